@@ -1,0 +1,1 @@
+"""Prepared-data store, batches and loaders."""

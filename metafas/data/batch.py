@@ -1,0 +1,29 @@
+"""The unit of data a method sees: one domain's images with their labels and depth targets."""
+
+from typing import NamedTuple
+
+import torch
+
+
+class Batch(NamedTuple):
+    """Frames of one source domain.
+
+    Attributes:
+        image: RGB in [0, 1], (B, 3, S, S) float.
+        depth: depth target in [0, 1], (B, 1, S/8, S/8); all zero for spoofs.
+        label: 1.0 = live, 0.0 = spoof, (B,) float.
+        domain: the domain's name.
+        video_id: the video each frame comes from, length B.
+    """
+
+    image: torch.Tensor
+    depth: torch.Tensor
+    label: torch.Tensor
+    domain: str
+    video_id: tuple[str, ...]
+
+    def to(self, device: torch.device | str) -> "Batch":
+        move = dict(device=device, non_blocking=True)
+        return self._replace(
+            image=self.image.to(**move), depth=self.depth.to(**move), label=self.label.to(**move)
+        )

@@ -1,0 +1,154 @@
+"""From a store to batches: protocol frame selection, decoding with a cache, balanced sampling."""
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from metafas.data.batch import Batch
+from metafas.data.store import FrameRecord, Store, StoreError
+from metafas.protocols import SOURCE_TRAIN_SPLITS, TARGET_TEST_SPLITS, Protocol
+
+
+def held_out_subjects(subjects: set[str], fraction: float) -> set[str]:
+    """Subjects held out for source validation: the `fraction` (at least one, never all) whose
+    SHA-256 of the id ranks lowest, so the choice does not depend on file order or a seed."""
+    if fraction <= 0 or len(subjects) < 2:
+        return set()
+    count = min(len(subjects) - 1, max(1, round(fraction * len(subjects))))
+    ranked = sorted(subjects, key=lambda s: hashlib.sha256(s.encode("utf-8")).hexdigest())
+    return set(ranked[:count])
+
+
+@dataclass
+class ProtocolFrames:
+    """Frames of a protocol: per-source training frames, source validation, target test."""
+
+    train: dict[str, list[FrameRecord]]
+    source_val: list[FrameRecord]
+    target_test: list[FrameRecord]
+
+
+def protocol_frames(store: Store, protocol: Protocol, val_fraction: float = 0.2) -> ProtocolFrames:
+    """Select a protocol's frames; subjects of held-out source validation never train."""
+    missing = [d for d in (*protocol.sources, protocol.target) if d not in store.domains]
+    if missing:
+        raise StoreError(
+            f"store {store.root} lacks domains {missing}; it has {', '.join(store.domains)}"
+        )
+    train, source_val = {}, []
+    for domain in protocol.sources:
+        frames = store.select(domain, SOURCE_TRAIN_SPLITS)
+        held_out = held_out_subjects({f.subject for f in frames}, val_fraction)
+        source_val += [f for f in frames if f.subject in held_out]
+        train[domain] = [f for f in frames if f.subject not in held_out]
+        require_both_classes(train[domain], f"training frames of {domain}")
+    target_test = store.select(protocol.target, TARGET_TEST_SPLITS)
+    require_both_classes(target_test, f"test frames of target {protocol.target}")
+    return ProtocolFrames(train, source_val, target_test)
+
+
+def require_both_classes(frames: Sequence[FrameRecord], what: str) -> None:
+    labels = {f.label for f in frames}
+    if labels != {0, 1}:
+        raise StoreError(f"{what} need live and spoof frames; found labels {sorted(labels)}")
+
+
+class FrameReader:
+    """Decodes a store's frames at the model's size and keeps them in memory."""
+
+    def __init__(self, root: Path, input_size: int):
+        self.root = Path(root)
+        self.input_size = input_size
+        self.depth_size = input_size // 8
+        self.images: dict[str, np.ndarray] = {}
+        self.depths: dict[str, np.ndarray] = {}
+
+    def image(self, frame: FrameRecord) -> np.ndarray:
+        """uint8 (S, S, 3) RGB."""
+        if frame.image not in self.images:
+            with Image.open(self.root / frame.image) as img:
+                img = img.convert("RGB")
+                if img.size != (self.input_size, self.input_size):
+                    size = (self.input_size, self.input_size)
+                    img = img.resize(size, Image.Resampling.BILINEAR)
+                self.images[frame.image] = np.asarray(img)
+        return self.images[frame.image]
+
+    def depth(self, frame: FrameRecord) -> np.ndarray:
+        """float32 (S/8, S/8) in [0, 1]; zeros for spoofs (they carry no depth file)."""
+        if not frame.depth:
+            return np.zeros((self.depth_size, self.depth_size), np.float32)
+        if frame.depth not in self.depths:
+            with Image.open(self.root / frame.depth) as img:
+                img = img.convert("L").resize((self.depth_size,) * 2, Image.Resampling.BILINEAR)
+                self.depths[frame.depth] = np.asarray(img, np.float32) / 255
+        return self.depths[frame.depth]
+
+    def batch(self, frames: Sequence[FrameRecord], domain: str) -> Batch:
+        images = np.stack([self.image(f) for f in frames])  # (B, S, S, 3) uint8
+        depths = np.stack([self.depth(f) for f in frames])[:, None]  # (B, 1, S/8, S/8)
+        return Batch(
+            image=torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255),
+            depth=torch.from_numpy(depths),
+            label=torch.tensor([float(f.label) for f in frames]),
+            domain=domain,
+            video_id=tuple(f.video_id for f in frames),
+        )
+
+
+class DomainSampler:
+    """Infinite live/spoof-balanced batches of one domain: k live and k spoof frames per draw."""
+
+    def __init__(self, domain: str, frames: Sequence[FrameRecord], k: int, seed: int):
+        self.domain = domain
+        self.live = [f for f in frames if f.label == 1]
+        self.spoof = [f for f in frames if f.label == 0]
+        self.k = k
+        self.rng = np.random.default_rng([seed, int.from_bytes(domain.encode()[:8], "big")])
+
+    def draw(self) -> list[FrameRecord]:
+        return self.pick(self.live) + self.pick(self.spoof)
+
+    def pick(self, frames: list[FrameRecord]) -> list[FrameRecord]:
+        replace = len(frames) < self.k
+        return [frames[i] for i in self.rng.choice(len(frames), self.k, replace=replace)]
+
+    def state(self) -> dict:
+        return self.rng.bit_generator.state
+
+    def set_state(self, state: dict) -> None:
+        self.rng.bit_generator.state = state
+
+
+class SourceBatches:
+    """One balanced batch per source domain per step."""
+
+    def __init__(
+        self, frames: dict[str, list[FrameRecord]], reader: FrameReader, k: int, seed: int
+    ):
+        self.samplers = [DomainSampler(d, f, k, seed) for d, f in frames.items()]
+        self.reader = reader
+
+    def next(self) -> list[Batch]:
+        return [self.reader.batch(s.draw(), s.domain) for s in self.samplers]
+
+    def state(self) -> dict:
+        return {s.domain: s.state() for s in self.samplers}
+
+    def set_state(self, state: dict) -> None:
+        for sampler in self.samplers:
+            sampler.set_state(state[sampler.domain])
+
+
+def ordered_batches(
+    frames: Sequence[FrameRecord], reader: FrameReader, batch_size: int = 64
+) -> Iterator[torch.Tensor]:
+    """The frames' images in order, (B, 3, S, S) in [0, 1], for scoring."""
+    for start in range(0, len(frames), batch_size):
+        chunk = frames[start : start + batch_size]
+        yield reader.batch(chunk, domain="").image

@@ -1,0 +1,117 @@
+"""The method contract (after DomainBed's Algorithm) and the registry of methods."""
+
+from collections.abc import Callable
+from contextlib import nullcontext
+
+import torch
+import torch.nn.functional as nnf
+from torch import nn
+
+from metafas.data.batch import Batch
+from metafas.models import DepthNet, DepthNetConfig
+
+METHODS: dict[str, type["Method"]] = {}
+
+
+def register(name: str) -> Callable[[type["Method"]], type["Method"]]:
+    """Class decorator adding a method to METHODS under `name`; refuses duplicates."""
+
+    def add(cls: type["Method"]) -> type["Method"]:
+        if name in METHODS:
+            raise ValueError(f"method {name!r} is already registered by {METHODS[name].__name__}")
+        METHODS[name] = cls
+        cls.name = name
+        return cls
+
+    return add
+
+
+def method_class(name: str) -> type["Method"]:
+    if name not in METHODS:
+        raise ValueError(f"unknown method {name!r}; known: {', '.join(sorted(METHODS))}")
+    return METHODS[name]
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss term or gradient became NaN or infinite."""
+
+
+class Method(nn.Module):
+    """A training method over DepthNet: `loss`, `update` and `predict`.
+
+    Subclasses define a nested dataclass `Config` and `loss(batches)`.
+    """
+
+    name = "method"
+    Config: type
+
+    def __init__(self, network: DepthNetConfig, config, lr: float = 1e-3, precision: str = "fp32"):
+        super().__init__()
+        self.config = config
+        self.network = DepthNet(network)
+        self.precision = precision
+        self.optimizer = torch.optim.Adam(self.parameters(), lr=lr, betas=(0.9, 0.999))
+
+    @property
+    def feature_extractor(self) -> nn.Module:
+        return self.network.feature_extractor
+
+    @property
+    def depth_estimator(self) -> nn.Module:
+        return self.network.depth_estimator
+
+    @property
+    def meta_learner(self) -> nn.Module:
+        return self.network.meta_learner
+
+    def loss(self, batches: list[Batch]) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def update(self, batches: list[Batch]) -> dict[str, float]:
+        """One optimisation step: zero_grad, loss, backward, step. Returns the terms as floats."""
+        self.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        with self.autocast():
+            terms = self.loss(batches)
+        check_finite(terms)
+        terms["loss"].backward()
+        check_finite_gradients(self)
+        self.optimizer.step()
+        return {name: value.item() for name, value in terms.items()}
+
+    @torch.no_grad()
+    def predict(self, images: torch.Tensor) -> torch.Tensor:
+        """Live probability per image, (B, 3, S, S) RGB in [0, 1] -> (B,) in [0, 1]."""
+        self.eval()
+        with self.autocast():
+            return self.network(images).float()
+
+    def autocast(self):
+        if self.precision == "fp32":
+            return nullcontext()
+        device = next(self.parameters()).device.type
+        return torch.autocast(device_type=device, dtype=torch.bfloat16)
+
+    def features(self, batches: list[Batch]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """F on each domain's batch separately, so BatchNorm statistics are per domain."""
+        return [self.feature_extractor(batch.image) for batch in batches]
+
+
+def classification_loss(logits: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+    return nnf.binary_cross_entropy_with_logits(logits.float(), label)
+
+
+def depth_loss(depth_map: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return nnf.mse_loss(depth_map.float(), target)
+
+
+def check_finite(terms: dict[str, torch.Tensor]) -> None:
+    for name, value in terms.items():
+        if not torch.isfinite(value).all():
+            raise NonFiniteLossError(f"loss term {name!r} is {value.item()}")
+
+
+def check_finite_gradients(module: nn.Module) -> None:
+    for name, param in module.named_parameters():
+        if param.grad is not None and not torch.isfinite(param.grad).all():
+            raise NonFiniteLossError(f"gradient of {name} is not finite")

@@ -1,0 +1,143 @@
+"""DepthNet of the RFM released code: feature extractor F, depth estimator D, meta learner M.
+
+All convolutions are 3x3, stride 1, padding 1, with bias, followed by BatchNorm and ReLU.
+"""
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as nnf
+from torch import nn
+
+from metafas.models.colour import COLOUR_SPACES, ColourInput
+
+
+@dataclass(frozen=True)
+class DepthNetConfig:
+    """Architecture of DepthNet.
+
+    Attributes:
+        input_size: side of the square face crop; the depth map is input_size / 8.
+        colour_space: "rgb+hsv" (the paper's 6-channel input) or "rgb".
+        width: channel multiplier; 1.0 is the paper's network, smaller ones are CPU presets.
+    """
+
+    input_size: int = 256
+    colour_space: str = "rgb+hsv"
+    width: float = 1.0
+
+    def __post_init__(self):
+        if self.input_size < 16 or self.input_size % 8:
+            raise ValueError(
+                f"model.input_size must be a multiple of 8 >= 16, got {self.input_size}"
+            )
+        if self.colour_space not in COLOUR_SPACES:
+            known = ", ".join(COLOUR_SPACES)
+            raise ValueError(f"model.colour_space {self.colour_space!r} unknown; known: {known}")
+        if not 0 < self.width <= 4:
+            raise ValueError(f"model.width must be in (0, 4], got {self.width}")
+
+    @property
+    def depth_size(self) -> int:
+        return self.input_size // 8
+
+    def channels(self, paper_channels: int) -> int:
+        return max(4, round(paper_channels * self.width))
+
+
+def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, stride=1, padding=1, bias=True),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+def conv_block(in_channels: int, c: DepthNetConfig) -> nn.Sequential:
+    """conv 128 -> conv 196 -> conv 128 -> MaxPool 2 (channels scaled by the width)."""
+    return nn.Sequential(
+        conv_bn_relu(in_channels, c.channels(128)),
+        conv_bn_relu(c.channels(128), c.channels(196)),
+        conv_bn_relu(c.channels(196), c.channels(128)),
+        nn.MaxPool2d(2),
+    )
+
+
+class FeatureExtractor(nn.Module):
+    """theta_F: the shared feature extractor."""
+
+    def __init__(self, c: DepthNetConfig):
+        super().__init__()
+        self.colour = ColourInput(c.colour_space)
+        self.stem = conv_bn_relu(self.colour.channels, c.channels(64))
+        self.block1 = conv_block(c.channels(64), c)
+        self.block2 = conv_block(c.channels(128), c)
+        self.block3 = conv_block(c.channels(128), c)
+        self.out_channels = c.channels(128)
+
+    def forward(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Returns (features for M, multi-scale features for D) from an RGB batch in [0, 1]."""
+        x1 = self.block1(self.stem(self.colour(rgb)))  # (B, 128, S/2, S/2)
+        x2 = self.block2(x1)  # (B, 128, S/4, S/4)
+        x3 = self.block3(x2)  # (B, 128, S/8, S/8)
+        size = x3.shape[-2:]
+        pooled = [nnf.adaptive_avg_pool2d(x, size) for x in (x1, x2)]
+        return x3, torch.cat([*pooled, x3], dim=1)  # (B, 384, S/8, S/8)
+
+
+class DepthEstimator(nn.Module):
+    """theta_D: regresses the face depth map (the domain-knowledge regularizer)."""
+
+    def __init__(self, c: DepthNetConfig):
+        super().__init__()
+        self.layers = nn.Sequential(
+            conv_bn_relu(3 * c.channels(128), c.channels(128)),
+            conv_bn_relu(c.channels(128), c.channels(64)),
+            conv_bn_relu(c.channels(64), 1),
+        )
+
+    def forward(self, depth_features: torch.Tensor) -> torch.Tensor:
+        return self.layers(depth_features)  # (B, 1, S/8, S/8)
+
+
+class MetaLearner(nn.Module):
+    """theta_M: the live/spoof classifier adapted in the inner loop; returns one logit."""
+
+    def __init__(self, c: DepthNetConfig):
+        super().__init__()
+        self.layers = nn.Sequential(
+            conv_bn_relu(c.channels(128), c.channels(128)),
+            nn.MaxPool2d(2),
+            conv_bn_relu(c.channels(128), c.channels(256)),
+            nn.MaxPool2d(2),
+            conv_bn_relu(c.channels(256), c.channels(512)),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
+        self.head = nn.Linear(c.channels(512), 1)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.head(self.layers(features)).squeeze(1)  # (B,) logits, 1 = live
+
+
+class DepthNet(nn.Module):
+    """F, D and M together, Xavier-initialised."""
+
+    def __init__(self, config: DepthNetConfig):
+        super().__init__()
+        self.config = config
+        self.feature_extractor = FeatureExtractor(config)
+        self.depth_estimator = DepthEstimator(config)
+        self.meta_learner = MetaLearner(config)
+        self.apply(xavier_init)
+
+    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+        """Live probability per image: F then M then sigmoid, (B, 3, S, S) -> (B,)."""
+        features, _ = self.feature_extractor(rgb)
+        return torch.sigmoid(self.meta_learner(features))
+
+
+def xavier_init(module: nn.Module) -> None:
+    if isinstance(module, (nn.Conv2d, nn.Linear)):
+        nn.init.xavier_uniform_(module.weight)
+        nn.init.zeros_(module.bias)
