@@ -45,11 +45,19 @@ class Method(nn.Module):
     name = "method"
     Config: type
 
-    def __init__(self, network: DepthNetConfig, config, lr: float = 1e-3, precision: str = "fp32"):
+    def __init__(
+        self,
+        network: DepthNetConfig,
+        config,
+        lr: float = 1e-3,
+        precision: str = "fp32",
+        seed: int = 0,
+    ):
         super().__init__()
         self.config = config
         self.network = DepthNet(network)
         self.precision = precision
+        self.seed = seed
         self.optimizer = torch.optim.Adam(self.parameters(), lr=lr, betas=(0.9, 0.999))
 
     @property
@@ -66,6 +74,13 @@ class Method(nn.Module):
 
     def loss(self, batches: list[Batch]) -> dict[str, torch.Tensor]:
         raise NotImplementedError
+
+    def extra_state(self) -> dict:
+        """Method state outside parameters and optimizer (for exact resume); JSON-serialisable."""
+        return {}
+
+    def load_extra_state(self, state: dict) -> None:
+        """Restore what `extra_state` returned."""
 
     def update(self, batches: list[Batch]) -> dict[str, float]:
         """One optimisation step: zero_grad, loss, backward, step. Returns the terms as floats."""
@@ -97,12 +112,13 @@ class Method(nn.Module):
         return [self.feature_extractor(batch.image) for batch in batches]
 
 
+# Under bf16 autocast both losses run in float32 (they are on autocast's float32 list).
 def classification_loss(logits: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
-    return nnf.binary_cross_entropy_with_logits(logits.float(), label)
+    return nnf.binary_cross_entropy_with_logits(logits, label)
 
 
 def depth_loss(depth_map: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return nnf.mse_loss(depth_map.float(), target)
+    return nnf.mse_loss(depth_map, target)
 
 
 def check_finite(terms: dict[str, torch.Tensor]) -> None:

@@ -35,7 +35,6 @@ class RFM(Method):
             fine_grained: one adapted M per meta-train domain; False pools them into one.
             meta_test_splits: "random" (one split per step, as released) or "all" (every
                 domain as meta-test once per step, objectives averaged).
-            seed: seed of the meta-train/meta-test split sampler.
         """
 
         inner_lr: float = 1e-3
@@ -44,7 +43,6 @@ class RFM(Method):
         first_order: bool = False
         fine_grained: bool = True
         meta_test_splits: str = "random"
-        seed: int = 0
 
         def __post_init__(self):
             if self.meta_test_splits not in SPLIT_RULES:
@@ -54,9 +52,9 @@ class RFM(Method):
             if self.inner_lr <= 0 or self.depth_weight < 0 or self.meta_test_weight < 0:
                 raise ValueError("rfm.inner_lr must be > 0, depth and meta-test weights >= 0")
 
-    def __init__(self, network, config, **kwargs):
-        super().__init__(network, config, **kwargs)
-        self.split_generator = torch.Generator().manual_seed(config.seed)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.split_generator = torch.Generator().manual_seed(self.seed)  # same on every rank
 
     def loss(self, batches: list[Batch], meta_test: int | None = None) -> dict[str, torch.Tensor]:
         """The RFM objective for one step over N >= 2 source domains.
@@ -79,6 +77,12 @@ class RFM(Method):
         tests = [meta_test] if meta_test is not None else self.meta_test_domains(len(batches))
         objectives = [self.split_objective(batches, features, t) for t in tests]
         return {name: sum(o[name] for o in objectives) / len(objectives) for name in objectives[0]}
+
+    def extra_state(self) -> dict:
+        return {"split_generator": self.split_generator.get_state().tolist()}
+
+    def load_extra_state(self, state: dict) -> None:
+        self.split_generator.set_state(torch.tensor(state["split_generator"], dtype=torch.uint8))
 
     def meta_test_domains(self, n_domains: int) -> list[int]:
         if self.config.meta_test_splits == "all":

@@ -1,0 +1,109 @@
+"""Checkpoints without pickle: weights and optimizer tensors in safetensors, the rest in JSON.
+
+A checkpoint is a directory written under a temporary name and renamed when complete:
+    model.safetensors      the network's state dict (weights and BatchNorm buffers)
+    optimizer.safetensors  the optimizer's tensors (absent in an exported model)
+    state.json             format, step, resolved config, RNG and sampler states, threshold
+"""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from metafas.atomic import atomic_write_json, atomic_write_text
+
+FORMAT = "metafas-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint directory is missing, incomplete or not a metafas checkpoint."""
+
+
+def flatten_optimizer(state_dict: dict) -> tuple[dict[str, torch.Tensor], dict]:
+    """Split an optimizer state dict into named tensors and JSON-serialisable groups."""
+    tensors = {
+        f"state.{index}.{name}": value.detach().clone().contiguous()
+        for index, slots in state_dict["state"].items()
+        for name, value in slots.items()
+    }
+    return tensors, {"param_groups": state_dict["param_groups"]}
+
+
+def unflatten_optimizer(tensors: dict[str, torch.Tensor], groups: dict) -> dict:
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        _, index, name = key.split(".", 2)
+        state.setdefault(int(index), {})[name] = value
+    return {"state": state, "param_groups": groups["param_groups"]}
+
+
+def save_checkpoint(directory: Path, network: torch.nn.Module, state: dict, optimizer=None) -> Path:
+    """Write a checkpoint directory atomically (complete or absent, never half-written)."""
+    directory = Path(directory)
+    partial = directory.with_name(directory.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    weights = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
+    save_file(weights, partial / "model.safetensors")
+    if optimizer is not None:
+        tensors, groups = flatten_optimizer(optimizer.state_dict())
+        save_file(tensors, partial / "optimizer.safetensors")
+        state = {**state, "optimizer": groups}
+    atomic_write_json(partial / "state.json", {"format": FORMAT, "version": VERSION, **state})
+    if directory.exists():
+        shutil.rmtree(directory)
+    os.replace(partial, directory)
+    return directory
+
+
+def read_state(directory: Path) -> dict:
+    """The JSON state of a checkpoint; refuses anything that is not a finished checkpoint."""
+    directory = Path(directory)
+    path = directory / "state.json"
+    if not path.is_file() or not (directory / "model.safetensors").is_file():
+        raise CheckpointError(
+            f"{directory} is not a metafas checkpoint (needs state.json and model.safetensors)"
+        )
+    try:
+        state = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a {FORMAT} state file")
+    if state.get("version", 0) > VERSION:
+        raise CheckpointError(
+            f"{path}: checkpoint version {state['version']} is newer than {VERSION}"
+        )
+    return state
+
+
+def load_weights(directory: Path) -> dict[str, torch.Tensor]:
+    try:
+        return load_file(Path(directory) / "model.safetensors")
+    except Exception as error:  # safetensors raises its own error types
+        raise CheckpointError(f"cannot read {directory}/model.safetensors: {error}") from None
+
+
+def load_optimizer(directory: Path, state: dict) -> dict | None:
+    path = Path(directory) / "optimizer.safetensors"
+    return unflatten_optimizer(load_file(path), state["optimizer"]) if path.exists() else None
+
+
+def mark_latest(checkpoints: Path, directory: Path, keep: int = 2) -> None:
+    """Point checkpoints/latest at `directory` and prune older step directories beyond `keep`."""
+    atomic_write_text(checkpoints / "latest", directory.name + "\n")
+    steps = sorted(p for p in checkpoints.glob("step_*") if p.is_dir() and "." not in p.name)
+    for old in steps[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def latest_checkpoint(run_dir: Path) -> Path:
+    pointer = Path(run_dir) / "checkpoints" / "latest"
+    if not pointer.is_file():
+        raise CheckpointError(f"{run_dir} has no checkpoint (missing checkpoints/latest)")
+    return pointer.parent / pointer.read_text().strip()

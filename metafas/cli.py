@@ -1,0 +1,47 @@
+"""The `metafas` console script: subcommands mapped to plain library functions."""
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+
+from metafas import commands
+
+SUBCOMMANDS: dict[str, tuple[Callable, Callable, str]] = {
+    "demo": (commands.add_demo_args, commands.run_demo, "simulate, train RFM and DeepAll, compare"),
+    "simulate": (commands.add_simulate_args, commands.run_simulate, "write simulated domains"),
+    "train": (commands.add_train_args, commands.run_train, "train a method on a protocol"),
+    "evaluate": (commands.add_evaluate_args, commands.run_evaluate, "evaluate a trained run"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="metafas",
+        description="Domain-generalizing face anti-spoofing: RFM (Shao et al., AAAI 2020) and "
+        "baselines, trained and evaluated on simulated or prepared real data.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (add_args, run, summary) in SUBCOMMANDS.items():
+        command = sub.add_parser(name, help=summary, description=run.__doc__)
+        add_args(command)
+        command.set_defaults(run=run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return args.run(args) or 0
+    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        print(f"metafas {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""`metafas evaluate`: a trained run's checkpoint scored on its protocol's target test set."""
+
+from pathlib import Path
+
+from metafas.atomic import atomic_write_json
+from metafas.checkpoint import latest_checkpoint
+from metafas.config import config_from_dict
+from metafas.data.loader import FrameReader, protocol_frames
+from metafas.data.simulated import open_store
+from metafas.evaluate import evaluate_frames
+from metafas.protocols import get_protocol
+from metafas.runs import load_method, resolve_device
+
+
+def find_checkpoint(path: Path) -> Path:
+    """A checkpoint directory itself, or a run directory's latest checkpoint."""
+    if (path / "state.json").exists():
+        return path
+    if not path.exists():
+        raise FileNotFoundError(f"no run or checkpoint at {path}")
+    return latest_checkpoint(path)
+
+
+def evaluate_run(path: Path, store: str | None = None, protocol: str | None = None) -> list[dict]:
+    """Evaluate and write evaluation.json beside the checkpoint's run; returns the records."""
+    checkpoint = find_checkpoint(Path(path))
+    method, state = load_method(checkpoint, device=str(resolve_device("auto")))
+    config = config_from_dict(state["config"])
+    store_path = config.data.store if store is None else store
+    data = open_store(store_path, config.model.input_size)
+    name = protocol or config.data.protocol
+    frames = protocol_frames(data, get_protocol(name), config.data.val_fraction)
+    reader = FrameReader(data.root, config.model.input_size)
+    common = {
+        "checkpoint": str(checkpoint),
+        "step": state["step"],
+        "protocol": name,
+        "method": config.method,
+        "seed": config.train.seed,
+        "selection": "last",
+    }
+    records = [{**common, **r} for r in evaluate_frames(method, frames, reader)]
+    atomic_write_json(checkpoint.parent.parent / "evaluation.json", records)
+    return records
+
+
+def format_records(records: list[dict]) -> str:
+    """A plain-text table: level, threshold rule, HTER, AUC, EER, APCER, BPCER, ACER."""
+    names = ("HTER", "AUC", "EER", "APCER", "BPCER", "ACER")
+    head = f"{'level':6} {'threshold rule':24} " + " ".join(f"{n:>6}" for n in names)
+    lines = [head, "-" * len(head)]
+    for r in records:
+        m = r["metrics"]
+        rule = r["threshold_rule"] + (" (oracle)" if r["oracle"] else "")
+        values = " ".join(f"{100 * m[k]:6.2f}" for k in names)
+        lines.append(f"{r['level']:6} {rule:24} {values}")
+    return "\n".join(lines) + "\n(percent; target test set)"
