@@ -41,27 +41,13 @@ def bootstrap_ci(
     labels, scores = as_labels_scores(labels, scores)
     require_classes(labels, "bootstrap_ci")
     _check_bootstrap_args(n_boot, alpha)
-    groups_arr = np.asarray(groups)
-    if groups_arr.ndim != 1:
-        raise ValueError(f"groups must be 1-D; got shape {groups_arr.shape}")
-    check_same_length(labels=labels, groups=groups_arr)
-    members = _group_members(groups_arr)
-    live_per_group = np.array([labels[idx].sum() for idx in members])
-    spoof_per_group = np.array([len(idx) for idx in members]) - live_per_group
-    rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(n_boot):
-        picks = rng.integers(0, len(members), size=len(members))
-        if live_per_group[picks].sum() == 0 or spoof_per_group[picks].sum() == 0:
-            continue
-        idx = np.concatenate([members[g] for g in picks])
-        values.append(float(metric(labels[idx], scores[idx])))
+    members = _group_members(groups, labels)
+    values = _resampled_values(metric, labels, scores, members, n_boot, seed)
     if not values:
         raise ValueError("bootstrap_ci: every resample lacked live or spoof samples")
     if len(values) < n_boot:
-        logger.warning(
-            "bootstrap_ci skipped %d of %d single-class resamples", n_boot - len(values), n_boot
-        )
+        skipped = n_boot - len(values)
+        logger.warning("bootstrap_ci skipped %d of %d single-class resamples", skipped, n_boot)
     low, high = np.quantile(values, [alpha / 2.0, 1.0 - alpha / 2.0])
     return float(low), float(high)
 
@@ -74,8 +60,34 @@ def _check_bootstrap_args(n_boot: int, alpha: float) -> None:
         raise ValueError(f"alpha must lie in (0, 1), e.g. 0.05 for a 95% interval; got {alpha}")
 
 
-def _group_members(groups: np.ndarray) -> list[np.ndarray]:
+def _group_members(groups: ArrayLike, labels: np.ndarray) -> list[np.ndarray]:
     """Sample indices of each group, groups in sorted order, indices ascending."""
-    _, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    groups_arr = np.asarray(groups)
+    if groups_arr.ndim != 1:
+        raise ValueError(f"groups must be 1-D; got shape {groups_arr.shape}")
+    check_same_length(labels=labels, groups=groups_arr)
+    _, inverse, counts = np.unique(groups_arr, return_inverse=True, return_counts=True)
     order = np.argsort(inverse, kind="stable")
     return np.split(order, np.cumsum(counts)[:-1])
+
+
+def _resampled_values(
+    metric: Metric,
+    labels: np.ndarray,
+    scores: np.ndarray,
+    members: list[np.ndarray],
+    n_boot: int,
+    seed: int,
+) -> list[float]:
+    """`metric` on each of `n_boot` group resamples that contain both classes."""
+    live_per_group = np.array([labels[idx].sum() for idx in members])
+    spoof_per_group = np.array([len(idx) for idx in members]) - live_per_group
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(n_boot):
+        picks = rng.integers(0, len(members), size=len(members))
+        if live_per_group[picks].sum() == 0 or spoof_per_group[picks].sum() == 0:
+            continue
+        idx = np.concatenate([members[g] for g in picks])
+        values.append(float(metric(labels[idx], scores[idx])))
+    return values
