@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (add_args, run, summary) in SUBCOMMANDS.items():
         command = sub.add_parser(name, help=summary, description=run.__doc__)
         add_args(command)
-        command.set_defaults(run=run)
+        command.set_defaults(handler=run)
     return parser
 
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        return args.run(args) or 0
+        return args.handler(args) or 0
     except (ValueError, FileNotFoundError, RuntimeError) as error:
         print(f"metafas {args.command}: error: {error}", file=sys.stderr)
         return 2
