@@ -14,7 +14,7 @@ from metafas.checkpoint import mark_latest, save_checkpoint
 from metafas.config import RunConfig
 from metafas.data.loader import FrameReader, ProtocolFrames, SourceBatches, protocol_frames
 from metafas.data.simulated import open_store
-from metafas.evaluate import evaluate_frames
+from metafas.evaluate import records_from_scores, score_protocol, write_scores
 from metafas.methods import Method
 from metafas.protocols import get_protocol
 from metafas.runs import build_method, resolve_device
@@ -74,8 +74,10 @@ def log_terms(writer: SummaryWriter, steps: tqdm, terms: dict[str, float], step:
 def evaluate_step(
     method: Method, frames: ProtocolFrames, reader: FrameReader, config, run_dir, step
 ):
-    """Evaluate now and append one results.jsonl record per (level, threshold rule)."""
-    records = evaluate_frames(method, frames, reader)
+    """Evaluate now: frame scores to scores/, one results.jsonl record per (level, rule)."""
+    scored = score_protocol(method, frames, reader)
+    write_scores(run_dir / "scores" / f"step_{step:07d}.csv", scored)
+    records = records_from_scores(scored)
     common = {
         "step": step,
         "seed": config.train.seed,
