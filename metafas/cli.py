@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return args.handler(args) or 0
-    except (ValueError, FileNotFoundError, RuntimeError) as error:
+    except (ValueError, OSError, RuntimeError, ArithmeticError) as error:
         print(f"metafas {args.command}: error: {error}", file=sys.stderr)
         return 2
 

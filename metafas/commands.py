@@ -89,12 +89,24 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", default=None, help="run directory (default runs/<protocol>-<method>-<time>)"
     )
+    parser.add_argument(
+        "--resume",
+        default=None,
+        metavar="RUN_DIR",
+        help="continue an interrupted run from its latest checkpoint (takes no other option)",
+    )
 
 
 def run_train(args) -> int:
     """Train a method on a protocol's source domains, evaluating on its target domain."""
-    from metafas.train import train
+    from metafas.train import resume, train
 
+    if args.resume:
+        given = [k for k in ("preset", "method", "protocol", "store", "out") if getattr(args, k)]
+        if given or args.overrides:
+            raise ValueError(f"--resume takes no other option (got {given or ['--set']})")
+        print(f"run directory: {resume(Path(args.resume))}")
+        return 0
     config = resolve_config(
         args.preset or ("paper" if args.store else "cpu"), shortcut_overrides(args) + args.overrides
     )

@@ -3,19 +3,28 @@
 import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from metafas.atomic import append_line, atomic_write_json
-from metafas.checkpoint import mark_latest, save_checkpoint
-from metafas.config import RunConfig
+from metafas.atomic import append_line, atomic_write_json, atomic_write_text
+from metafas.checkpoint import (
+    latest_checkpoint,
+    load_optimizer,
+    load_weights,
+    mark_latest,
+    read_state,
+    save_checkpoint,
+)
+from metafas.config import RunConfig, config_from_dict
 from metafas.data.loader import FrameReader, ProtocolFrames, SourceBatches, protocol_frames
 from metafas.data.simulated import open_store
 from metafas.evaluate import records_from_scores, score_protocol, write_scores
 from metafas.methods import Method
+from metafas.methods.base import NonFiniteLossError
 from metafas.protocols import get_protocol
 from metafas.runs import build_method, resolve_device
 
@@ -23,46 +32,121 @@ log = logging.getLogger(__name__)
 
 
 class RunDirError(ValueError):
-    """A run directory cannot be used (e.g. it already holds another run)."""
+    """A run directory cannot be used (it holds another run, or nothing to resume)."""
 
 
-def start_run_dir(run_dir: Path, config: RunConfig) -> Path:
-    """Create the run directory and write the resolved config; never overwrite another run."""
-    run_dir = Path(run_dir)
-    if (run_dir / "config.json").exists():
-        raise RunDirError(f"{run_dir} already holds a run; choose another --out")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(run_dir / "config.json", config.to_dict())
-    return run_dir
+@dataclass
+class Session:
+    """What the loop needs: data, method, where to write, and the first step to run."""
+
+    config: RunConfig
+    run_dir: Path
+    frames: ProtocolFrames
+    reader: FrameReader
+    sources: SourceBatches
+    method: Method
+    device: torch.device
+    first_step: int = 1
 
 
-def train(config: RunConfig, run_dir: Path, progress: bool = True) -> Path:
-    """Train `config.method` on the protocol's sources; evaluate on its target; write the run."""
-    run_dir = start_run_dir(run_dir, config)
+def open_session(config: RunConfig, run_dir: Path, progress: bool) -> Session:
+    """Check data and device before anything is written, then build the method."""
     store = open_store(config.data.store, config.model.input_size, progress=progress)
     frames = protocol_frames(store, get_protocol(config.data.protocol), config.data.val_fraction)
     reader = FrameReader(store.root, config.model.input_size)
     sources = SourceBatches(frames.train, reader, config.train.k, config.train.seed)
     device = resolve_device(config.train.device)
     method = build_method(config).to(device)
-    writer = SummaryWriter(str(run_dir / "tensorboard"))
-    steps = tqdm(range(1, config.train.steps + 1), desc=config.method, disable=not progress)
+    return Session(config, Path(run_dir), frames, reader, sources, method, device)
+
+
+def train(config: RunConfig, run_dir: Path, progress: bool = True) -> Path:
+    """Train `config.method` on the protocol's sources, evaluating on its target; a new run."""
+    if (Path(run_dir) / "config.json").exists():
+        raise RunDirError(f"{run_dir} already holds a run; choose another --out or --resume it")
+    session = open_session(config, run_dir, progress)
+    session.run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(session.run_dir / "config.json", config.to_dict())
+    return run_loop(session, progress)
+
+
+def resume(run_dir: Path, progress: bool = True) -> Path:
+    """Continue a run from its latest checkpoint with the same RNG, sampler and optimizer state."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").exists():
+        raise RunDirError(f"{run_dir} holds no run to resume (no config.json)")
+    if (run_dir / "done.json").exists():
+        raise RunDirError(f"{run_dir} already finished; nothing to resume")
+    config = config_from_dict(json.loads((run_dir / "config.json").read_text()))
+    session = open_session(config, run_dir, progress)
+    if (run_dir / "checkpoints" / "latest").exists():
+        restore(session, latest_checkpoint(run_dir))
+    drop_records_after(run_dir / "results.jsonl", session.first_step - 1)
+    return run_loop(session, progress)
+
+
+def restore(session: Session, checkpoint: Path) -> None:
+    state = read_state(checkpoint)
+    method = session.method
+    method.network.load_state_dict(load_weights(checkpoint))
+    method.optimizer.load_state_dict(load_optimizer(checkpoint, state))
+    method.load_extra_state(state["method_state"])
+    session.sources.set_state(state["samplers"])
+    torch.set_rng_state(torch.tensor(state["torch_rng"], dtype=torch.uint8))
+    session.first_step = state["step"] + 1
+    log.info("resuming %s from step %d", session.run_dir, state["step"])
+
+
+def drop_records_after(path: Path, step: int) -> None:
+    """Remove results of steps after `step` (they will be recomputed), and a torn last line."""
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                kept.append(line)
+        except json.JSONDecodeError:
+            continue
+    atomic_write_text(path, "".join(line + "\n" for line in kept))
+
+
+def run_loop(session: Session, progress: bool) -> Path:
+    config, run_dir, method = session.config, session.run_dir, session.method
+    last = config.train.steps
+    writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=session.first_step)
+    steps = tqdm(
+        range(session.first_step, last + 1),
+        desc=config.method,
+        disable=not progress,
+        initial=session.first_step - 1,
+        total=last,
+    )
     started = time.perf_counter()
     for step in steps:
-        terms = method.update([batch.to(device) for batch in sources.next()])
-        if step % config.train.log_every == 0 or step == config.train.steps:
+        terms = update(method, session, step)
+        if step % config.train.log_every == 0 or step == last:
             log_terms(writer, steps, terms, step)
-        if step % config.train.eval_every == 0 or step == config.train.steps:
-            records = evaluate_step(method, frames, reader, config, run_dir, step)
-            log_eval(writer, records, step)
-        if step % config.train.checkpoint_every == 0 or step == config.train.steps:
-            state = training_state(config, step, sources, method, records_threshold(run_dir))
-            checkpoint(run_dir, method, state)
+        if step % config.train.eval_every == 0 or step == last:
+            log_eval(writer, evaluate_step(session, step), step)
+        if step % config.train.checkpoint_every == 0 or step == last:
+            checkpoint(session, step)
     writer.close()
-    log.info(
-        "trained %s for %d steps in %.1f s", config.method, step, time.perf_counter() - started
-    )
+    seconds = time.perf_counter() - started
+    atomic_write_json(run_dir / "done.json", {"steps": last, "seconds": seconds})
+    log.info("trained %s to step %d in %.1f s", config.method, last, seconds)
     return run_dir
+
+
+def update(method: Method, session: Session, step: int) -> dict[str, float]:
+    batches = [batch.to(session.device) for batch in session.sources.next()]
+    try:
+        return method.update(batches)
+    except NonFiniteLossError as error:
+        raise NonFiniteLossError(
+            f"training stopped at step {step}: {error}; the last good checkpoint is kept in "
+            f"{session.run_dir / 'checkpoints'}"
+        ) from None
 
 
 def log_terms(writer: SummaryWriter, steps: tqdm, terms: dict[str, float], step: int) -> None:
@@ -71,13 +155,12 @@ def log_terms(writer: SummaryWriter, steps: tqdm, terms: dict[str, float], step:
     steps.set_postfix({k: f"{v:.3f}" for k, v in terms.items()}, refresh=False)
 
 
-def evaluate_step(
-    method: Method, frames: ProtocolFrames, reader: FrameReader, config, run_dir, step
-):
+def evaluate_step(session: Session, step: int) -> list[dict]:
     """Evaluate now: frame scores to scores/, one results.jsonl record per (level, rule)."""
-    scored = score_protocol(method, frames, reader)
-    write_scores(run_dir / "scores" / f"step_{step:07d}.csv", scored)
+    scored = score_protocol(session.method, session.frames, session.reader)
+    write_scores(session.run_dir / "scores" / f"step_{step:07d}.csv", scored)
     records = records_from_scores(scored)
+    config = session.config
     common = {
         "step": step,
         "seed": config.train.seed,
@@ -87,26 +170,25 @@ def evaluate_step(
         "config": config.to_dict(),
     }
     for record in records:
-        append_line(run_dir / "results.jsonl", json.dumps({**common, **record}))
+        append_line(session.run_dir / "results.jsonl", json.dumps({**common, **record}))
     return records
 
 
 def log_eval(writer: SummaryWriter, records: list[dict], step: int) -> None:
     for record in records:
         if record["level"] == "video":
-            tag = f"target/{record['threshold_rule']}"
-            writer.add_scalar(f"{tag}/HTER", record["metrics"]["HTER"], step)
+            writer.add_scalar(
+                f"target/{record['threshold_rule']}/HTER", record["metrics"]["HTER"], step
+            )
             writer.add_scalar("target/AUC", record["metrics"]["AUC"], step)
             writer.add_scalar("source_val/AUC", record["source_val_auc"], step)
 
 
-def records_threshold(run_dir: Path) -> dict | None:
-    """The latest video-level source-validation EER threshold recorded in results.jsonl."""
+def latest_threshold(run_dir: Path) -> dict | None:
+    """The latest video-level source-validation EER threshold in results.jsonl."""
     path = run_dir / "results.jsonl"
-    if not path.exists():
-        return None
     latest = None
-    for line in path.read_text().splitlines():
+    for line in path.read_text().splitlines() if path.exists() else []:
         record = json.loads(line)
         if record["level"] == "video" and record["threshold_rule"] == "source_val_eer":
             latest = record
@@ -120,21 +202,18 @@ def records_threshold(run_dir: Path) -> dict | None:
     }
 
 
-def training_state(config, step: int, sources: SourceBatches, method: Method, threshold) -> dict:
-    return {
+def checkpoint(session: Session, step: int) -> Path:
+    state = {
         "step": step,
-        "config": config.to_dict(),
-        "samplers": sources.state(),
-        "method_state": method.extra_state(),
+        "config": session.config.to_dict(),
+        "samplers": session.sources.state(),
+        "method_state": session.method.extra_state(),
         "torch_rng": torch.get_rng_state().tolist(),
-        "threshold": threshold,
+        "threshold": latest_threshold(session.run_dir),
     }
-
-
-def checkpoint(run_dir: Path, method: Method, state: dict) -> Path:
-    checkpoints = run_dir / "checkpoints"
+    checkpoints = session.run_dir / "checkpoints"
     directory = save_checkpoint(
-        checkpoints / f"step_{state['step']:07d}", method.network, state, method.optimizer
+        checkpoints / f"step_{step:07d}", session.method.network, state, session.method.optimizer
     )
     mark_latest(checkpoints, directory)
     return directory

@@ -53,7 +53,7 @@ def reference_loss(network, batches, t: int, alpha: float, w_dep: float, beta: f
     for i in [i for i in range(len(batches)) if i != t]:
         cls_i = bce(meta_learner_forward(M, theta_m, feats[i][0]).squeeze(1), batches[i].label)
         grads = torch.autograd.grad(cls_i, theta_m, create_graph=True)
-        adapted = [p - alpha * g for p, g in zip(theta_m, grads)]
+        adapted = [p - alpha * g for p, g in zip(theta_m, grads, strict=True)]
         total = total + cls_i + w_dep * mse(D(feats[i][1]), batches[i].depth)
         test_logits = meta_learner_forward(M, adapted, feats[t][0]).squeeze(1)
         test_cls = test_cls + bce(test_logits, batches[t].label)
@@ -85,18 +85,18 @@ def test_meta_gradient_matches_finite_differences():
     grads = gradients(rfm.network, rfm.loss(batches, meta_test=2)["loss"])
     gen = torch.Generator().manual_seed(1)
     direction = [torch.randn(p.shape, generator=gen, dtype=p.dtype) for p in params]
-    analytic = sum((g * d).sum() for g, d in zip(grads.values(), direction))
+    analytic = sum((g * d).sum() for g, d in zip(grads.values(), direction, strict=True))
     # The inner step differentiates through ReLU and max-pool kinks, so the loss itself jumps
     # where an activation pattern flips: keep the probe step far below those distances.
     eps = 1e-7
     values = []
     for sign in (1, -1):
         with torch.no_grad():
-            for p, d in zip(params, direction):
+            for p, d in zip(params, direction, strict=True):
                 p.add_(sign * eps * d)
         values.append(rfm.loss(batches, meta_test=2)["loss"].item())
         with torch.no_grad():
-            for p, d in zip(params, direction):
+            for p, d in zip(params, direction, strict=True):
                 p.sub_(sign * eps * d)
     numeric = (values[0] - values[1]) / (2 * eps)
     assert abs(numeric - analytic.item()) <= 1e-6 * max(1.0, abs(numeric))
@@ -110,8 +110,9 @@ def test_first_order_changes_the_meta_learner_gradient():
     g1 = gradients(first.network, first.loss(batches, meta_test=0)["loss"])
     meta = [n for n in g2 if n.startswith("meta_learner.")]
     assert max((g2[n] - g1[n]).abs().max().item() for n in meta) > 1e-6
-    torch.testing.assert_close(g1["depth_estimator.layers.0.0.weight"],
-                               g2["depth_estimator.layers.0.0.weight"])
+    torch.testing.assert_close(
+        g1["depth_estimator.layers.0.0.weight"], g2["depth_estimator.layers.0.0.weight"]
+    )
 
 
 def test_not_fine_grained_pools_meta_train_domains():

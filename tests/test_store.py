@@ -67,4 +67,4 @@ def test_source_batches_are_balanced_and_reproducible(tiny_store):
     a, b = first.next(), second.next()
     assert [x.domain for x in a] == ["sim_o", "sim_c", "sim_i"]
     assert all(x.label.sum() == 3 and len(x.label) == 6 for x in a)
-    assert all(x.video_id == y.video_id for x, y in zip(a, b))
+    assert all(x.video_id == y.video_id for x, y in zip(a, b, strict=True))
