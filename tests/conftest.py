@@ -21,7 +21,7 @@ def tiny_video(rng: np.random.Generator, live: bool, size: int, frames: int):
         value = np.clip(0.3 + 0.5 * base + texture + rng.normal(0, 0.05, base.shape), 0, 1)
         tint = rng.uniform(0.7, 1.0, 3)
         images.append((index, (value[..., None] * tint * 255).astype(np.uint8)))
-        depths.append(base[:: 8, :: 8].astype(np.float32) if live else None)
+        depths.append(base[::8, ::8].astype(np.float32) if live else None)
     return images, depths
 
 
@@ -33,8 +33,9 @@ def write_tiny_store(root: Path, size: int = 32, subjects: int = 5, frames: int 
             split = "test" if s >= subjects - 2 else "train"
             for label in (1, 0):
                 video_id = f"{domain}/s{s}/{'live' if label else 'print'}"
-                meta = VideoMeta(domain, split, f"{domain}/s{s}", video_id, label,
-                                 "none" if label else "print")
+                meta = VideoMeta(
+                    domain, split, f"{domain}/s{s}", video_id, label, "none" if label else "print"
+                )
                 writer.add_video(meta, *tiny_video(rng, bool(label), size, frames))
     writer.finish()
     return root

@@ -26,13 +26,19 @@ def test_train_then_evaluate_writes_the_run(tiny_store, tmp_path, capsys):
     records = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
     assert {r["step"] for r in records} == {2, 3}
     assert {(r["level"], r["threshold_rule"], r["oracle"]) for r in records} == {
-        ("video", "source_val_eer", False), ("video", "target_eer", True),
-        ("frame", "source_val_eer", False), ("frame", "target_eer", True)}
+        ("video", "source_val_eer", False),
+        ("video", "target_eer", True),
+        ("frame", "source_val_eer", False),
+        ("frame", "target_eer", True),
+    }
     assert all(0 <= r["metrics"]["HTER"] <= 1 and r["config"] == config for r in records)
     checkpoint = latest_checkpoint(run)
     assert checkpoint.name == "step_0000003"
-    assert {p.name for p in checkpoint.iterdir()} == {"model.safetensors", "optimizer.safetensors",
-                                                      "state.json"}
+    assert {p.name for p in checkpoint.iterdir()} == {
+        "model.safetensors",
+        "optimizer.safetensors",
+        "state.json",
+    }
     state = read_state(checkpoint)
     assert state["threshold"]["rule"] == "source_val_eer" and state["config"] == config
     assert list(run.glob("tensorboard/events.out.tfevents.*"))
@@ -56,8 +62,22 @@ def test_train_refuses_an_existing_run_and_bad_fields(tiny_store, tmp_path, caps
 
 def test_simulate_then_train_on_it(tmp_path, capsys):
     store = tmp_path / "sim"
-    assert main(["simulate", "--out", str(store), "--size", "32", "--subjects", "4",
-                 "--domains", "sim_o,sim_c,sim_i,sim_m"]) == 0
+    assert (
+        main(
+            [
+                "simulate",
+                "--out",
+                str(store),
+                "--size",
+                "32",
+                "--subjects",
+                "4",
+                "--domains",
+                "sim_o,sim_c,sim_i,sim_m",
+            ]
+        )
+        == 0
+    )
     assert (store / "manifest.csv").exists() and (store / "store.json").exists()
     run = tmp_path / "run"
     assert main(["train", "--preset", "tiny", "--store", str(store), "--out", str(run)]) == 0

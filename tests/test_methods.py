@@ -54,8 +54,13 @@ def test_rfm_works_for_any_number_of_sources(n_domains):
     torch.manual_seed(0)
     rfm = method_class("rfm")(SMALL, method_class("rfm").Config())
     terms = rfm.update(batches(n_domains))
-    assert set(terms) == {"loss", "cls_meta_train", "dep_meta_train", "cls_meta_test",
-                          "dep_meta_test"}
+    assert set(terms) == {
+        "loss",
+        "cls_meta_train",
+        "dep_meta_train",
+        "cls_meta_test",
+        "dep_meta_test",
+    }
 
 
 def test_rfm_refuses_a_single_source():
@@ -99,11 +104,14 @@ def test_bf16_autocast_stays_close_to_fp32():
     results = {}
     for precision in ("fp32", "bf16"):
         torch.manual_seed(0)
-        method = method_class("deepall")(SMALL, method_class("deepall").Config(),
-                                         precision=precision)
+        method = method_class("deepall")(
+            SMALL, method_class("deepall").Config(), precision=precision
+        )
         terms = method.update(batches(3))
-        results[precision] = (terms["loss"], method.predict(torch.rand(8, 3, 32, 32,
-                                                            generator=torch.Generator().manual_seed(1))))
+        results[precision] = (
+            terms["loss"],
+            method.predict(torch.rand(8, 3, 32, 32, generator=torch.Generator().manual_seed(1))),
+        )
     loss32, scores32 = results["fp32"]
     loss16, scores16 = results["bf16"]
     assert abs(loss32 - loss16) <= 0.05 * abs(loss32)
