@@ -8,14 +8,15 @@ Splits used by every protocol (the strict convention, the default):
 
 from dataclasses import dataclass
 
-SOURCE_TRAIN_SPLITS = ("train",)
-TARGET_TEST_SPLITS = ("test",)
-
 
 @dataclass(frozen=True)
 class Protocol:
+    """Sources, target, and which of their splits serve training and testing."""
+
     sources: tuple[str, ...]
     target: str
+    source_splits: tuple[str, ...] = ("train",)
+    target_splits: tuple[str, ...] = ("test",)
 
     def __post_init__(self):
         if len(self.sources) < 1:

@@ -46,6 +46,7 @@ class Session:
     sources: SourceBatches
     method: Method
     device: torch.device
+    store_info: dict
     first_step: int = 1
 
 
@@ -57,7 +58,7 @@ def open_session(config: RunConfig, run_dir: Path, progress: bool) -> Session:
     sources = SourceBatches(frames.train, reader, config.train.k, config.train.seed)
     device = resolve_device(config.train.device)
     method = build_method(config).to(device)
-    return Session(config, Path(run_dir), frames, reader, sources, method, device)
+    return Session(config, Path(run_dir), frames, reader, sources, method, device, store.info)
 
 
 def train(config: RunConfig, run_dir: Path, progress: bool = True) -> Path:
@@ -210,6 +211,7 @@ def checkpoint(session: Session, step: int) -> Path:
         "method_state": session.method.extra_state(),
         "torch_rng": torch.get_rng_state().tolist(),
         "threshold": latest_threshold(session.run_dir),
+        "store_info": session.store_info,  # how the frames were made (e.g. face-crop settings)
     }
     checkpoints = session.run_dir / "checkpoints"
     directory = save_checkpoint(

@@ -11,7 +11,7 @@ from PIL import Image
 
 from metafas.data.batch import Batch
 from metafas.data.store import FrameRecord, Store, StoreError
-from metafas.protocols import SOURCE_TRAIN_SPLITS, TARGET_TEST_SPLITS, Protocol
+from metafas.protocols import Protocol
 
 
 def held_out_subjects(subjects: set[str], fraction: float) -> set[str]:
@@ -42,12 +42,12 @@ def protocol_frames(store: Store, protocol: Protocol, val_fraction: float = 0.2)
         )
     train, source_val = {}, []
     for domain in protocol.sources:
-        frames = store.select(domain, SOURCE_TRAIN_SPLITS)
+        frames = store.select(domain, protocol.source_splits)
         held_out = held_out_subjects({f.subject for f in frames}, val_fraction)
         source_val += [f for f in frames if f.subject in held_out]
         train[domain] = [f for f in frames if f.subject not in held_out]
         require_both_classes(train[domain], f"training frames of {domain}")
-    target_test = store.select(protocol.target, TARGET_TEST_SPLITS)
+    target_test = store.select(protocol.target, protocol.target_splits)
     require_both_classes(target_test, f"test frames of target {protocol.target}")
     return ProtocolFrames(train, source_val, target_test)
 
