@@ -56,6 +56,8 @@ class TrainConfig:
     seed: seed of weights, samplers and meta-splits.
     precision: "fp32" or "bf16" (autocast; weights and optimizer stay fp32).
     device: "cpu", "cuda" or "auto".
+    batched_domains: one forward of F over all source domains with per-domain BatchNorm
+        statistics (equal to the released code's per-domain forwards, and faster).
     log_every, eval_every, checkpoint_every: intervals in steps.
     """
 
@@ -65,6 +67,7 @@ class TrainConfig:
     seed: int = 0
     precision: str = "fp32"
     device: str = "auto"
+    batched_domains: bool = True
     log_every: int = 10
     eval_every: int = 500
     checkpoint_every: int = 500

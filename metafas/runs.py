@@ -26,6 +26,7 @@ def build_method(config: RunConfig) -> Method:
         lr=config.train.lr,
         precision=config.train.precision,
         seed=config.train.seed,
+        batched_domains=config.train.batched_domains,
     )
 
 

@@ -9,6 +9,7 @@ from torch import nn
 
 from metafas.data.batch import Batch
 from metafas.models import DepthNet, DepthNetConfig
+from metafas.models.domain_norm import domains_in_batch
 
 METHODS: dict[str, type["Method"]] = {}
 
@@ -52,12 +53,14 @@ class Method(nn.Module):
         lr: float = 1e-3,
         precision: str = "fp32",
         seed: int = 0,
+        batched_domains: bool = True,
     ):
         super().__init__()
         self.config = config
         self.network = DepthNet(network)
         self.precision = precision
         self.seed = seed
+        self.batched_domains = batched_domains
         self.optimizer = torch.optim.Adam(self.parameters(), lr=lr, betas=(0.9, 0.999))
 
     @property
@@ -108,8 +111,20 @@ class Method(nn.Module):
         return torch.autocast(device_type=device, dtype=torch.bfloat16)
 
     def features(self, batches: list[Batch]) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """F on each domain's batch separately, so BatchNorm statistics are per domain."""
-        return [self.feature_extractor(batch.image) for batch in batches]
+        """F's two outputs per domain, BatchNorm statistics computed per domain.
+
+        Batched: one forward over all domains with per-domain BatchNorm chunks, equal to
+        (and faster than) the released code's separate forward per domain, which is used when
+        `batched_domains` is off or the domains' batch sizes differ.
+        """
+        sizes = {len(batch.label) for batch in batches}
+        if not self.batched_domains or len(batches) == 1 or len(sizes) > 1:
+            return [self.feature_extractor(batch.image) for batch in batches]
+        images = torch.cat([batch.image for batch in batches])
+        with domains_in_batch(self.feature_extractor, len(batches)):
+            features, depth_features = self.feature_extractor(images)
+        n = len(batches)
+        return list(zip(features.chunk(n), depth_features.chunk(n), strict=True))
 
 
 # Under bf16 autocast both losses run in float32 (they are on autocast's float32 list).

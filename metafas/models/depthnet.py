@@ -10,6 +10,7 @@ import torch.nn.functional as nnf
 from torch import nn
 
 from metafas.models.colour import COLOUR_SPACES, ColourInput
+from metafas.models.domain_norm import DomainBatchNorm2d
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class DepthNetConfig:
 def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(in_channels, out_channels, 3, stride=1, padding=1, bias=True),
-        nn.BatchNorm2d(out_channels),
+        DomainBatchNorm2d(out_channels),
         nn.ReLU(inplace=True),
     )
 
