@@ -17,6 +17,7 @@ import torch
 
 from metafas import metrics
 from metafas.atomic import atomic_write_text
+from metafas.data.batch import unit_float
 from metafas.data.loader import FrameReader, ProtocolFrames, ordered_batches
 from metafas.data.store import MANIFEST_FIELDS, FrameRecord
 from metafas.methods import Method
@@ -30,7 +31,7 @@ def score_frames(
     """Live probability of every frame, in order."""
     device = next(method.parameters()).device
     scores = [
-        method.predict(images.to(device)).cpu()
+        method.predict(unit_float(images.to(device))).cpu()
         for images in ordered_batches(frames, reader, batch_size)
     ]
     return torch.cat(scores).numpy().astype(np.float64)

@@ -2,6 +2,7 @@
 
 import hashlib
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,25 +60,32 @@ def require_both_classes(frames: Sequence[FrameRecord], what: str) -> None:
 
 
 class FrameReader:
-    """Decodes a store's frames at the model's size and keeps them in memory."""
+    """Decodes a store's frames at the model's size, keeping up to `cache_bytes` in memory."""
 
-    def __init__(self, root: Path, input_size: int):
+    def __init__(self, root: Path, input_size: int, cache_bytes: int = 4 << 30):
         self.root = Path(root)
         self.input_size = input_size
         self.depth_size = input_size // 8
         self.images: dict[str, np.ndarray] = {}
         self.depths: dict[str, np.ndarray] = {}
+        self.cache_bytes = cache_bytes
+        self.cached_bytes = 0
 
     def image(self, frame: FrameRecord) -> np.ndarray:
         """uint8 (S, S, 3) RGB."""
-        if frame.image not in self.images:
-            with Image.open(self.root / frame.image) as img:
-                img = img.convert("RGB")
-                if img.size != (self.input_size, self.input_size):
-                    size = (self.input_size, self.input_size)
-                    img = img.resize(size, Image.Resampling.BILINEAR)
-                self.images[frame.image] = np.asarray(img)
-        return self.images[frame.image]
+        cached = self.images.get(frame.image)
+        if cached is not None:
+            return cached
+        with Image.open(self.root / frame.image) as img:
+            img = img.convert("RGB")
+            if img.size != (self.input_size, self.input_size):
+                size = (self.input_size, self.input_size)
+                img = img.resize(size, Image.Resampling.BILINEAR)
+            array = np.asarray(img)
+        if self.cached_bytes + array.nbytes <= self.cache_bytes:
+            self.images[frame.image] = array
+            self.cached_bytes += array.nbytes
+        return array
 
     def depth(self, frame: FrameRecord) -> np.ndarray:
         """float32 (S/8, S/8) in [0, 1]; zeros for spoofs (they carry no depth file)."""
@@ -93,7 +101,7 @@ class FrameReader:
         images = np.stack([self.image(f) for f in frames])  # (B, S, S, 3) uint8
         depths = np.stack([self.depth(f) for f in frames])[:, None]  # (B, 1, S/8, S/8)
         return Batch(
-            image=torch.from_numpy(images).permute(0, 3, 1, 2).float().div_(255),
+            image=torch.from_numpy(images).permute(0, 3, 1, 2),  # uint8, channels-last strides
             depth=torch.from_numpy(depths),
             label=torch.tensor([float(f.label) for f in frames]),
             domain=domain,
@@ -126,21 +134,42 @@ class DomainSampler:
 
 
 class SourceBatches:
-    """One balanced batch per source domain per step."""
+    """One balanced batch per source domain per step, the next one decoded in a thread.
+
+    Frames are drawn in the caller's thread (so sampler states stay exact for resume); only
+    decoding and stacking of the following step's frames overlap with the current step.
+    """
 
     def __init__(
         self, frames: dict[str, list[FrameRecord]], reader: FrameReader, k: int, seed: int
     ):
         self.samplers = [DomainSampler(d, f, k, seed) for d, f in frames.items()]
         self.reader = reader
+        self.prefetch = ThreadPoolExecutor(max_workers=1)
+        self.pending: tuple[dict, Future] | None = None
 
     def next(self) -> list[Batch]:
-        return [self.reader.batch(s.draw(), s.domain) for s in self.samplers]
+        if self.pending is None:
+            self.pending = self.schedule()
+        batches = self.pending[1].result()
+        self.pending = self.schedule()
+        return batches
 
-    def state(self) -> dict:
+    def schedule(self) -> tuple[dict, Future]:
+        """Draw the next step's frames now; decode them in the background."""
+        state = self.sampler_states()
+        draws = [(s.draw(), s.domain) for s in self.samplers]
+        return state, self.prefetch.submit(lambda: [self.reader.batch(*d) for d in draws])
+
+    def sampler_states(self) -> dict:
         return {s.domain: s.state() for s in self.samplers}
 
+    def state(self) -> dict:
+        """Sampler states as they were before any frames not yet returned were drawn."""
+        return self.pending[0] if self.pending else self.sampler_states()
+
     def set_state(self, state: dict) -> None:
+        self.pending = None
         for sampler in self.samplers:
             sampler.set_state(state[sampler.domain])
 
@@ -148,7 +177,7 @@ class SourceBatches:
 def ordered_batches(
     frames: Sequence[FrameRecord], reader: FrameReader, batch_size: int = 64
 ) -> Iterator[torch.Tensor]:
-    """The frames' images in order, (B, 3, S, S) in [0, 1], for scoring."""
+    """The frames' images in order, (B, 3, S, S) uint8, for scoring."""
     for start in range(0, len(frames), batch_size):
         chunk = frames[start : start + batch_size]
         yield reader.batch(chunk, domain="").image
