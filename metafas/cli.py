@@ -5,13 +5,20 @@ import logging
 import sys
 from collections.abc import Callable
 
-from metafas import commands
+from metafas import commands, commands_deploy
 
 SUBCOMMANDS: dict[str, tuple[Callable, Callable, str]] = {
     "demo": (commands.add_demo_args, commands.run_demo, "simulate, train RFM and DeepAll, compare"),
     "simulate": (commands.add_simulate_args, commands.run_simulate, "write simulated domains"),
     "train": (commands.add_train_args, commands.run_train, "train a method on a protocol"),
     "evaluate": (commands.add_evaluate_args, commands.run_evaluate, "evaluate a trained run"),
+    "predict": (
+        commands_deploy.add_predict_args,
+        commands_deploy.run_predict,
+        "score images, videos and folders with a checkpoint",
+    ),
+    "export": (commands_deploy.add_export_args, commands_deploy.run_export, "export to ONNX"),
+    "serve": (commands_deploy.add_serve_args, commands_deploy.run_serve, "HTTP scoring service"),
 }
 
 

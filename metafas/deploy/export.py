@@ -1,0 +1,178 @@
+"""ONNX export of the inference path (RGB -> HSV, F, M, sigmoid) with a PyTorch parity check.
+
+We use PyTorch's torch.export-based exporter (`dynamo=True`, the default since PyTorch 2.9;
+it needs onnxscript). The older TorchScript exporter also works for DepthNet but warns that it
+will be removed. The batch dimension is dynamic; the image side is fixed by the checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from metafas.atomic import atomic_write_json
+from metafas.checkpoint import CheckpointError
+from metafas.deploy.artifacts import EXPORT_FORMAT, EXPORT_VERSION, resolve_artifact
+from metafas.deploy.onnx_runtime import onnx_session
+
+logger = logging.getLogger(__name__)
+
+INPUT_NAME = "image"
+OUTPUT_NAME = "live_probability"
+PARITY_TOLERANCE = 1e-4
+EXPORT_HINT = "ONNX export needs onnx and onnxscript: pip install 'metafas[onnx]'"
+
+
+class ParityError(RuntimeError):
+    """ONNX Runtime and PyTorch disagree on the exported model's outputs."""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """Where the export went and how closely ONNX Runtime matches PyTorch (max abs difference
+    of the live probability per input set: random, edge colours, and real crops if given)."""
+
+    directory: Path
+    parity: dict[str, float]
+    frames: dict[str, int]
+
+
+def export_network(network: nn.Module, path: Path) -> Path:
+    """Write `network` (DepthNet: RGB in [0, 1] -> live probability) as one ONNX file."""
+    size = network.config.input_size
+    example = torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(0))
+    batch = torch.export.Dim("batch", min=1)
+    network = network.float().eval()
+    try:
+        with _quiet_exporter():
+            torch.onnx.export(
+                network,
+                (example,),
+                str(path),
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
+                dynamic_shapes=({0: batch},),
+                dynamo=True,
+                external_data=False,
+                verbose=False,
+            )
+    except ImportError as error:
+        raise ImportError(f"{EXPORT_HINT} ({error})") from error
+    return Path(path)
+
+
+def export_checkpoint(
+    checkpoint: str | Path, out: str | Path, real_crops: np.ndarray | None = None
+) -> ExportResult:
+    """Export a checkpoint (or a run's latest) to `out/model.onnx` + `out/metadata.json`.
+
+    metadata.json carries the checkpoint's config, threshold and store_info, so an export is
+    all that prediction needs. It is written last, after the parity check passes.
+
+    Args:
+        real_crops: (N, S, S, 3) uint8 face crops at the model size for the parity check.
+
+    Raises:
+        ParityError: ONNX Runtime differs from PyTorch by more than PARITY_TOLERANCE.
+    """
+    from metafas.runs import load_method
+
+    artifact = resolve_artifact(checkpoint)
+    if artifact.kind != "checkpoint":
+        raise CheckpointError(f"{artifact.path} is already an export; give a checkpoint")
+    method, state = load_method(artifact.path, "cpu")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metadata.json").unlink(missing_ok=True)  # an export without it is incomplete
+    onnx_path = export_network(method.network, out / "model.onnx")
+    inputs = parity_inputs(method.network.config.input_size, real_crops)
+    parity = check_parity(method.network, onnx_path, inputs)
+    frames = {name: len(images) for name, images in inputs.items()}
+    atomic_write_json(out / "metadata.json", export_metadata(state, artifact.path, parity, frames))
+    logger.info("exported %s to %s", artifact.path, out)
+    return ExportResult(out, parity, frames)
+
+
+def parity_inputs(size: int, real_crops: np.ndarray | None) -> dict[str, np.ndarray]:
+    """(N, 3, S, S) float32 test batches: uniform noise, edge colours for the HSV conversion
+    (black, white, greys, pure and mixed hues), and real face crops when given."""
+    rng = np.random.default_rng(0)
+    inputs = {"random": rng.random((8, 3, size, size), dtype=np.float32)}
+    colours = [(0, 0, 0), (1, 1, 1), (0.5, 0.5, 0.5), (1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0)]
+    edge = np.broadcast_to(np.array(colours, np.float32)[:, :, None, None], (7, 3, size, size))
+    inputs["edge_colours"] = np.ascontiguousarray(edge)
+    if real_crops is not None and len(real_crops):
+        inputs["real"] = real_crops.transpose(0, 3, 1, 2).astype(np.float32) / 255
+    return inputs
+
+
+def check_parity(
+    network: nn.Module, onnx_path: Path, inputs: dict[str, np.ndarray]
+) -> dict[str, float]:
+    """Max abs difference of ONNX Runtime vs fp32 PyTorch per input set; raises ParityError."""
+    session = onnx_session(onnx_path)
+    parity = {}
+    for name, images in inputs.items():
+        with torch.no_grad():
+            expected = network(torch.from_numpy(images)).numpy()
+        (actual,) = session.run(None, {INPUT_NAME: images})
+        parity[name] = float(np.max(np.abs(actual - expected)))
+        logger.info(
+            "parity on %s (%d frames): max |onnx - torch| = %.3g", name, len(images), parity[name]
+        )
+    worst = max(parity, key=parity.get)
+    if parity[worst] >= PARITY_TOLERANCE:
+        raise ParityError(
+            f"ONNX Runtime differs from PyTorch by {parity[worst]:.3g} on {worst} inputs "
+            f"(tolerance {PARITY_TOLERANCE}); the export in {onnx_path.parent} is not usable"
+        )
+    return parity
+
+
+def export_metadata(state: dict, source: Path, parity: dict, frames: dict) -> dict:
+    """metadata.json: what the model expects and everything predict needs from the checkpoint."""
+    size = state["config"]["model"]["input_size"]
+    return {
+        "format": EXPORT_FORMAT,
+        "version": EXPORT_VERSION,
+        "source_checkpoint": str(source),
+        "step": state.get("step"),
+        "config": state["config"],
+        "threshold": state.get("threshold"),
+        "store_info": state.get("store_info"),
+        "input": {
+            "name": INPUT_NAME,
+            "shape": ["batch", 3, size, size],
+            "layout": "NCHW",
+            "colour": "RGB",
+            "range": [0, 1],
+        },
+        "output": {"name": OUTPUT_NAME, "shape": ["batch"], "meaning": "live probability"},
+        "exporter": {"torch": torch.__version__, "dynamo": True},
+        "parity": {"max_abs_diff": parity, "frames": frames, "tolerance": PARITY_TOLERANCE},
+    }
+
+
+@contextlib.contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """Silence the exporter's progress warnings (e.g. 'torchvision is not installed')."""
+    names = ["torch.onnx", "torch.export", "torch._export", "onnxscript", "onnx_ir"]
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [log.level for log in loggers]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for log in loggers:
+            log.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for log, level in zip(loggers, levels, strict=True):
+                log.setLevel(level)

@@ -1,0 +1,195 @@
+"""Scoring image and video files: read frames, crop the face as `prepare` did, score, decide.
+
+A video's live probability is the mean over its sampled frames that show a face (the
+video-level convention of evaluation and of the `source_val_eer` threshold). Every input
+gets a `Prediction`; failures are recorded in it, never raised, so one bad file does not stop
+the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from metafas.deploy.crops import FaceInput, crop_settings, default_detector, face_input
+from metafas.deploy.scorer import Scorer
+from metafas.faces import FaceDetector, NoFaceError
+from metafas.media import FrameSampling, InputError, is_image, is_video, read_frames
+from metafas.media.image import DEFAULT_MAX_PIXELS
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Prediction:
+    """The outcome for one input file; `error` is set (and the scores are None) on failure.
+
+    Attributes:
+        error_kind: "input" (unreadable or unsupported) or "no_face".
+        frames: per scored frame: index, live_probability, face_box, face_score.
+    """
+
+    path: str
+    live_probability: float | None
+    decision: str | None
+    threshold: float
+    threshold_rule: str
+    frames_sampled: int = 0
+    frames: list[dict] | None = None
+    error: str | None = None
+    error_kind: str | None = None
+
+    @property
+    def scored(self) -> bool:
+        return self.error is None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Predictor:
+    """Face crops and scores for frames, with one scorer, detector and crop settings.
+
+    Args:
+        scorer: the model and its threshold.
+        detector: a face detector, None to skip detection (inputs are already face crops),
+            or "default" for the MediaPipe detector `prepare` uses.
+        sampling: which frames of a video to score.
+        max_pixels: larger images and video frames are refused before decoding.
+    """
+
+    def __init__(
+        self,
+        scorer: Scorer,
+        detector: FaceDetector | str | None = "default",
+        sampling: FrameSampling | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> None:
+        self.scorer = scorer
+        self.settings = crop_settings(scorer.store_info, scorer.input_size)
+        if detector == "default":
+            detector = default_detector(self.settings, scorer.store_info)
+        self.detector = detector
+        self.sampling = sampling or FrameSampling(count=8)
+        self.max_pixels = max_pixels
+
+    def predict_file(self, path: str | os.PathLike[str]) -> Prediction:
+        """Score one image or video file; errors are recorded in the Prediction."""
+        try:
+            frames = list(read_frames(path, self.sampling, self.max_pixels))
+        except InputError as error:
+            return self.failure(path, error.reason, "input")
+        return self.predict_frames(path, frames)
+
+    def predict_frames(
+        self, path: str | os.PathLike[str], frames: list[tuple[int, np.ndarray]]
+    ) -> Prediction:
+        """Score (index, uint8 RGB image) frames of one input: mean over frames with a face."""
+        faces, reasons = self.face_inputs(frames)
+        if not faces:
+            where = "the image" if len(frames) == 1 else f"any of {len(frames)} sampled frames"
+            detail = f" ({reasons[0]})" if reasons and reasons[0] != "no face" else ""
+            return self.failure(path, f"no face in {where}{detail}", "no_face", len(frames))
+        scores = self.scorer.score(np.stack([face.image for _, face in faces]))
+        return self.success(path, faces, scores, len(frames))
+
+    def face_inputs(
+        self, frames: list[tuple[int, np.ndarray]]
+    ) -> tuple[list[tuple[int, FaceInput]], list[str]]:
+        """(index, crop) of the frames with a face, and why the others have none."""
+        faces, reasons = [], []
+        for index, image in frames:
+            try:
+                faces.append((index, face_input(image, self.detector, self.settings, self.size)))
+            except NoFaceError as error:
+                reasons.append(error.reason)
+        return faces, reasons
+
+    @property
+    def size(self) -> int:
+        return self.scorer.input_size
+
+    def success(
+        self, path, faces: list[tuple[int, FaceInput]], scores: np.ndarray, sampled: int
+    ) -> Prediction:
+        probability = float(np.mean(scores))
+        threshold = self.scorer.threshold
+        frames = [
+            {
+                "index": index,
+                "live_probability": float(score),
+                "face_box": list(face.box),
+                "face_score": face.score,
+            }
+            for (index, face), score in zip(faces, scores, strict=True)
+        ]
+        return Prediction(
+            path=str(path),
+            live_probability=probability,
+            decision=threshold.decide(probability),
+            threshold=threshold.value,
+            threshold_rule=threshold.rule,
+            frames_sampled=sampled,
+            frames=frames,
+        )
+
+    def failure(self, path, reason: str, kind: str, sampled: int = 0) -> Prediction:
+        threshold = self.scorer.threshold
+        return Prediction(
+            path=str(path),
+            live_probability=None,
+            decision=None,
+            threshold=threshold.value,
+            threshold_rule=threshold.rule,
+            frames_sampled=sampled,
+            error=reason,
+            error_kind=kind,
+        )
+
+
+def collect_inputs(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Files as given (in order), and the image and video files under folders (sorted).
+
+    Files inside folders without an image or video extension, and hidden files, are skipped;
+    a file named directly is always tried, so an unsupported one gets an error line.
+    """
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if not path.is_dir():
+            found.append(path)
+            continue
+        inside = sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p, path))
+        media = [p for p in inside if is_image(p) or is_video(p)]
+        if len(media) < len(inside):
+            logger.info("%s: skipped %d non-media files", path, len(inside) - len(media))
+        if not media:
+            logger.warning("%s: no image or video files inside", path)
+        found.extend(media)
+    return found
+
+
+def _hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def collect_crops(predictor: Predictor, paths: Iterable[str | os.PathLike[str]]) -> np.ndarray:
+    """(N, S, S, 3) face crops of every readable frame with a face under `paths` (e.g. for an
+    export's parity check); unreadable files and faceless frames are skipped with a log line."""
+    crops = []
+    for path in collect_inputs(paths):
+        try:
+            frames = list(read_frames(path, predictor.sampling, predictor.max_pixels))
+        except InputError as error:
+            logger.warning("skipping %s", error)
+            continue
+        faces, reasons = predictor.face_inputs(frames)
+        if reasons:
+            logger.info("%s: %d frames without a face (%s)", path, len(reasons), reasons[0])
+        crops.extend(face.image for _, face in faces)
+    size = predictor.size
+    return np.stack(crops) if crops else np.zeros((0, size, size, 3), np.uint8)

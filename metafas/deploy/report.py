@@ -1,0 +1,73 @@
+"""Writing predictions: one text line per input, or JSON, or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+
+from metafas.deploy.predict import Prediction
+from metafas.deploy.scorer import Scorer
+
+CSV_COLUMNS = (
+    "path",
+    "live_probability",
+    "decision",
+    "threshold",
+    "threshold_rule",
+    "frames_scored",
+    "frames_sampled",
+    "face_box",
+    "error",
+)
+
+
+def text_line(prediction: Prediction) -> str:
+    """`path  0.8123  live  threshold 0.4213 (source_val_eer)  frames 8/8`, or the error."""
+    if not prediction.scored:
+        return f"{prediction.path}  error ({prediction.error_kind}): {prediction.error}"
+    frames = prediction.frames or []
+    return (
+        f"{prediction.path}  {prediction.live_probability:.4f}  {prediction.decision:5}  "
+        f"threshold {prediction.threshold:.4f} ({prediction.threshold_rule})  "
+        f"frames {len(frames)}/{prediction.frames_sampled}"
+    )
+
+
+def to_json(predictions: Sequence[Prediction], scorer: Scorer) -> str:
+    """A JSON document: the model, its threshold, and every prediction with its frames."""
+    document = {
+        "checkpoint": str(scorer.source),
+        "runtime": scorer.runtime,
+        "threshold": {"value": scorer.threshold.value, "rule": scorer.threshold.rule},
+        "scored": sum(p.scored for p in predictions),
+        "failed": sum(not p.scored for p in predictions),
+        "predictions": [p.to_dict() for p in predictions],
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def to_csv(predictions: Sequence[Prediction]) -> str:
+    """One CSV row per input; face_box is that of the first scored frame, space-separated."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for p in predictions:
+        frames = p.frames or []
+        box = " ".join(f"{v:.1f}" for v in frames[0]["face_box"]) if frames else ""
+        probability = "" if p.live_probability is None else f"{p.live_probability:.6f}"
+        writer.writerow(
+            {
+                "path": p.path,
+                "live_probability": probability,
+                "decision": p.decision or "",
+                "threshold": f"{p.threshold:.6f}",
+                "threshold_rule": p.threshold_rule,
+                "frames_scored": len(frames),
+                "frames_sampled": p.frames_sampled,
+                "face_box": box,
+                "error": p.error or "",
+            }
+        )
+    return out.getvalue()

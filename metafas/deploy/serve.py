@@ -1,0 +1,187 @@
+"""A small HTTP scoring service (Starlette on uvicorn; the `serve` extra).
+
+    POST /predict   an image or short video as the raw body or as a multipart file field;
+                    answers the live probability, decision, threshold, rule and face box
+    GET  /health    {"status": "ok", ...}; no API key needed
+
+Every error is JSON `{"error": code, "detail": why}` with a 4xx status (5xx only for our own
+bugs, without a stack trace). Decoding, detection and the network run in a thread pool, never
+on the event loop; each worker thread borrows its own detector (MediaPipe's is not
+thread-safe) and shares the scorer.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import queue
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from metafas.deploy.http_limits import Admission, BodyLimit, HTTPError, ServeLimits, check_api_key
+from metafas.deploy.predict import Prediction, Predictor
+from metafas.media import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, InputError
+from metafas.media.image import image_header, looks_like_image
+
+logger = logging.getLogger(__name__)
+
+PredictorFactory = Callable[[], Predictor]
+
+
+class ScoringService:
+    """The endpoints, over a pool of predictors (one per concurrent request)."""
+
+    def __init__(self, make_predictor: PredictorFactory, limits: ServeLimits, api_key: str | None):
+        self.limits = limits
+        self.api_key = api_key
+        self.pool: queue.SimpleQueue[Predictor] = queue.SimpleQueue()
+        for _ in range(limits.max_concurrency):
+            self.pool.put(make_predictor())
+        self.example = self.pool.get()
+        self.pool.put(self.example)
+        self.admission = Admission(limits.max_concurrency, limits.max_queue)
+
+    async def health(self, request: Request) -> JSONResponse:
+        scorer = self.example.scorer
+        return JSONResponse(
+            {"status": "ok", "runtime": scorer.runtime, "input_size": scorer.input_size}
+        )
+
+    async def predict(self, request: Request) -> JSONResponse:
+        check_api_key(self.api_key, request.headers.get("x-api-key"))
+        async with self.admission.admitted():
+            data, suffix = await read_upload(request)
+            async with self.admission.running:
+                prediction = await run_in_threadpool(self.score_bytes, data, suffix)
+        if not prediction.scored:
+            raise failure_error(prediction)
+        return JSONResponse(result_body(prediction, self.example.scorer.runtime))
+
+    def score_bytes(self, data: bytes, suffix: str) -> Prediction:
+        """Write the upload to a temporary file (the decoders read files) and score it."""
+        predictor = self.pool.get()
+        try:
+            with tempfile.NamedTemporaryFile(prefix="metafas-upload-", suffix=suffix) as file:
+                file.write(data)
+                file.flush()
+                self.check_image_size(file.name)
+                return predictor.predict_file(file.name)
+        finally:
+            self.pool.put(predictor)
+
+    def check_image_size(self, path: str) -> None:
+        """413 for an image over max_pixels, from its header (video frames: the decoder checks)."""
+        if not looks_like_image(path):
+            return
+        try:
+            _, (width, height), _ = image_header(path)
+        except InputError:
+            return  # predict_file reports it with the reason (a bomb is "too large": 413)
+        if width * height > self.limits.max_pixels:
+            raise HTTPError(
+                413,
+                "too_large",
+                f"image is {width}x{height} pixels; the limit is {self.limits.max_pixels} pixels",
+            )
+
+
+async def read_upload(request: Request) -> tuple[bytes, str]:
+    """The uploaded file (the first file of a multipart form, else the raw body) and a file
+    suffix from its name or content type (only for messages: decoders go by content)."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form(max_files=1, max_fields=8)
+        uploads = [value for _, value in form.multi_items() if isinstance(value, UploadFile)]
+        if not uploads:
+            raise HTTPError(400, "no_file", "multipart request without a file field")
+        data = await uploads[0].read()
+        suffix = media_suffix(uploads[0].filename, uploads[0].content_type)
+        await form.close()
+    else:
+        data, suffix = await request.body(), media_suffix(None, content_type)
+    if not data:
+        raise HTTPError(400, "empty", "empty upload; send an image or video as the body")
+    return data, suffix
+
+
+def media_suffix(filename: str | None, content_type: str | None) -> str:
+    """'.jpg', '.mp4', ... from a file name or MIME type when it names a media format, else ''."""
+    known = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
+    suffix = Path(filename or "").suffix.lower()
+    if suffix not in known:
+        mime = (content_type or "").split(";")[0].strip().lower()
+        suffix = (mimetypes.guess_extension(mime) if mime else None) or ""
+    return suffix if suffix in known else ""
+
+
+def failure_error(prediction: Prediction) -> HTTPError:
+    """413 for oversized frames, 422 for no face or undecodable media."""
+    if prediction.error_kind == "no_face":
+        return HTTPError(422, "no_face", prediction.error)
+    if "too large" in (prediction.error or ""):
+        return HTTPError(413, "too_large", prediction.error)
+    return HTTPError(422, "unreadable", prediction.error)
+
+
+def result_body(prediction: Prediction, runtime: str) -> dict:
+    """The JSON answer: the decision, its threshold and rule, and the (first) face box."""
+    frames = prediction.frames or []
+    return {
+        "live_probability": prediction.live_probability,
+        "decision": prediction.decision,
+        "threshold": prediction.threshold,
+        "threshold_rule": prediction.threshold_rule,
+        "face_box": frames[0]["face_box"],
+        "face_score": frames[0]["face_score"],
+        "frames_scored": len(frames),
+        "frames_sampled": prediction.frames_sampled,
+        "frames": frames,
+        "runtime": runtime,
+    }
+
+
+def create_app(
+    make_predictor: PredictorFactory, limits: ServeLimits | None = None, api_key: str | None = None
+) -> BodyLimit:
+    """The ASGI app: routes, JSON error handlers, and the upload-size guard around them."""
+    limits = limits or ServeLimits()
+    service = ScoringService(make_predictor, limits, api_key)
+    app = Starlette(
+        routes=[
+            Route("/health", service.health, methods=["GET"]),
+            Route("/predict", service.predict, methods=["POST"]),
+        ],
+        exception_handlers={
+            HTTPError: lambda request, error: error.response(),
+            HTTPException: http_exception,
+            Exception: internal_error,
+        },
+    )
+    return BodyLimit(app, limits.max_upload_bytes)
+
+
+async def http_exception(request: Request, error: HTTPException) -> JSONResponse:
+    """Starlette's own errors (404, 405, malformed multipart) as JSON."""
+    code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(
+        error.status_code, "error"
+    )
+    return JSONResponse(
+        {"error": code, "detail": error.detail},
+        status_code=error.status_code,
+        headers=error.headers,
+    )
+
+
+async def internal_error(request: Request, error: Exception) -> JSONResponse:
+    """A bug of ours: answered without a traceback (uvicorn logs it on the server side)."""
+    logger.error("internal error on %s %s: %r", request.method, request.url.path, error)
+    return JSONResponse({"error": "internal", "detail": "internal server error"}, status_code=500)
