@@ -21,6 +21,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 PRECISIONS = ("fp32", "bf16")
+COMPILE_MODES = ("off", "inductor", "aot_eager")
 
 
 class ConfigError(ValueError):
@@ -58,6 +59,8 @@ class TrainConfig:
     device: "cpu", "cuda" or "auto".
     batched_domains: one forward of F over all source domains with per-domain BatchNorm
         statistics (equal to the released code's per-domain forwards, and faster).
+    compile: "off", or a torch.compile backend ("inductor", "aot_eager") for F and D; the meta
+        learner stays eager because the inner step differentiates through it twice.
     log_every, eval_every, checkpoint_every: intervals in steps.
     """
 
@@ -68,6 +71,7 @@ class TrainConfig:
     precision: str = "fp32"
     device: str = "auto"
     batched_domains: bool = True
+    compile: str = "off"
     log_every: int = 10
     eval_every: int = 500
     checkpoint_every: int = 500
@@ -75,6 +79,9 @@ class TrainConfig:
     def __post_init__(self):
         if self.precision not in PRECISIONS:
             raise ConfigError(f"train.precision {self.precision!r} unknown; known: fp32, bf16")
+        if self.compile not in COMPILE_MODES:
+            known = ", ".join(COMPILE_MODES)
+            raise ConfigError(f"train.compile {self.compile!r} unknown; known: {known}")
         if self.device not in ("cpu", "cuda", "auto"):
             raise ConfigError(f"train.device {self.device!r} unknown; known: cpu, cuda, auto")
         for name in ("steps", "k", "log_every", "eval_every", "checkpoint_every"):

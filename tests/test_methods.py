@@ -116,3 +116,31 @@ def test_bf16_autocast_stays_close_to_fp32():
     loss16, scores16 = results["bf16"]
     assert abs(loss32 - loss16) <= 0.05 * abs(loss32)
     assert (scores32 - scores16).abs().max() <= 0.05
+
+
+@pytest.mark.parametrize("name", ["rfm", "deepall"])
+def test_compiled_feature_extractor_matches_eager(name):
+    """torch.compile of F and D keeps second-order RFM gradients (aot_eager: fast to compile)."""
+    import torch._dynamo.utils
+
+    from metafas.config import resolve_config
+    from metafas.runs import build_method
+
+    torch._dynamo.utils.counters.clear()
+    grads = []
+    for mode in ("off", "aot_eager"):
+        config = resolve_config("tiny", [f'method="{name}"', f'train.compile="{mode}"'])
+        method = build_method(config)
+        data = batches(3)
+        if name == "rfm":
+            loss = method.loss(data, meta_test=1)["loss"]
+        else:
+            loss = method.loss(data)["loss"]
+        loss.backward()
+        grads.append({n: p.grad.clone() for n, p in method.named_parameters()})
+        assert set(method.network.state_dict()) == set(
+            build_method(resolve_config("tiny")).network.state_dict()
+        )
+    assert torch._dynamo.utils.counters["aot_autograd"]["ok"] >= 2  # F and D really compiled
+    for n in grads[0]:
+        torch.testing.assert_close(grads[0][n], grads[1][n], atol=1e-5, rtol=1e-4, msg=n)
