@@ -5,11 +5,16 @@ import logging
 import sys
 from collections.abc import Callable
 
-from metafas import commands, commands_deploy
+from metafas import commands, commands_deploy, commands_prepare
 
 SUBCOMMANDS: dict[str, tuple[Callable, Callable, str]] = {
     "demo": (commands.add_demo_args, commands.run_demo, "simulate, train RFM and DeepAll, compare"),
     "simulate": (commands.add_simulate_args, commands.run_simulate, "write simulated domains"),
+    "prepare": (
+        commands_prepare.add_prepare_args,
+        commands_prepare.run_prepare,
+        "crop the faces of a database into a prepared-data store",
+    ),
     "train": (commands.add_train_args, commands.run_train, "train a method on a protocol"),
     "evaluate": (commands.add_evaluate_args, commands.run_evaluate, "evaluate a trained run"),
     "predict": (

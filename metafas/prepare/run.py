@@ -1,0 +1,128 @@
+"""`prepare_dataset`: scan a database, prepare its unfinished videos in worker processes, and
+finish the store. Resumable: videos already in the store are skipped, and each video's files
+are committed atomically, so an interrupted run loses only the videos in flight."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+from tqdm import tqdm
+
+from metafas.atomic import atomic_write_json
+from metafas.data.store import StoreWriter
+from metafas.datasets import VideoRecord, get_reader, scan
+from metafas.faces import CropSettings
+from metafas.media import FrameSampling
+from metafas.prepare.domains import store_domain
+from metafas.prepare.report import PrepareSummary, VideoReport, write_listings
+from metafas.prepare.settings import FaceTools, PrepareError, mediapipe_tools, record_settings
+from metafas.prepare.video import Job, VideoWorker, init_worker, prepare_in_worker
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_SAMPLING = FrameSampling(count=8)
+
+
+def prepare_dataset(
+    dataset: str,
+    root: Path,
+    out: Path,
+    *,
+    sampling: FrameSampling = DEFAULT_SAMPLING,
+    crop: CropSettings | None = None,
+    tools: FaceTools | None = None,
+    workers: int = 1,
+    progress: bool = True,
+) -> PrepareSummary:
+    """Crop the faces of every video of `dataset` under `root` into the store `out`.
+
+    Args:
+        dataset: a reader name (`metafas.datasets.READERS`).
+        root: the database copy, in its original layout.
+        out: the store; it may already hold other datasets prepared with the same settings.
+        sampling: frames kept per video (image sequences such as NUAA's too).
+        crop: crop geometry, score threshold and depth-map size.
+        tools: face detector and depth renderer (default: MediaPipe and `mesh_depth`).
+        workers: processes; each builds its own detector. 1 runs in this process.
+        progress: show a progress bar.
+
+    Raises:
+        PrepareError: no videos found, or `out` holds other preprocessing.
+        ImportError: the default detector without the `faces` extra.
+    """
+    if workers < 1:
+        raise PrepareError(f"workers must be at least 1, got {workers}")
+    crop, tools, out = crop or CropSettings(), tools or mediapipe_tools(), Path(out)
+    records = scanned_records(dataset, root)
+    info = record_settings(out, dataset, Path(root).expanduser().absolute(), sampling, crop, tools)
+    writer = StoreWriter(out, info)
+    pending = [r for r in records if not writer.has_video(r.video_id)]
+    logger.info("%s: %d videos, %d to prepare", dataset, len(records), len(pending))
+    started = time.perf_counter()
+    job = Job(out, sampling, crop, tools)
+    reports = list(run_videos(pending, job, workers, progress))
+    seconds = time.perf_counter() - started
+    writer.finish()
+    failures = write_listings(out, dataset, {r.video_id for r in records}, writer.has_video)
+    summary = PrepareSummary(
+        dataset, out, len(records), len(records) - len(pending), reports, failures, seconds, workers
+    )
+    atomic_write_json(out / "prepare" / f"last_run_{dataset}.json", summary.to_dict())
+    return summary
+
+
+def scanned_records(dataset: str, root: Path) -> list[VideoRecord]:
+    """The scan's records, refusing an empty scan with what the root should hold."""
+    result = scan(dataset, Path(root))
+    if not result.records:
+        layout = get_reader(dataset).layout
+        raise PrepareError(
+            f"no {dataset} videos found under {result.root}; it should hold {layout}"
+        )
+    for record in result.records:
+        store_domain(record)  # fail on a bad record before any work
+    return result.records
+
+
+def run_videos(
+    records: Sequence[VideoRecord], job: Job, workers: int, progress: bool
+) -> Iterator[VideoReport]:
+    """Prepare each record, yielding reports as videos finish, with a progress bar."""
+    bar = tqdm(total=len(records), unit="video", disable=not progress, desc="prepare")
+    faces = frames = failed = 0
+    try:
+        for report in _reports(records, job, workers):
+            faces, frames = faces + report.kept, frames + report.sampled
+            failed += report.status == "failed"
+            bar.set_postfix(faces=f"{faces}/{frames}", failed=failed, refresh=False)
+            bar.update()
+            yield report
+    finally:
+        bar.close()
+
+
+def _reports(records: Sequence[VideoRecord], job: Job, workers: int) -> Iterator[VideoReport]:
+    if not records:
+        return
+    if workers == 1:
+        worker = VideoWorker(job)
+        yield from (worker(record) for record in records)
+        return
+    # spawn: MediaPipe's threads make fork unsafe once it is loaded in this process.
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(
+        min(workers, len(records)), context, initializer=init_worker, initargs=(job,)
+    )
+    try:
+        futures = [pool.submit(prepare_in_worker, record) for record in records]
+        for future in as_completed(futures):
+            yield future.result()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
