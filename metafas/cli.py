@@ -5,7 +5,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from metafas import commands, commands_deploy, commands_prepare
+from metafas import commands, commands_deploy, commands_prepare, commands_reporting
 
 SUBCOMMANDS: dict[str, tuple[Callable, Callable, str]] = {
     "demo": (commands.add_demo_args, commands.run_demo, "simulate, train RFM and DeepAll, compare"),
@@ -17,6 +17,21 @@ SUBCOMMANDS: dict[str, tuple[Callable, Callable, str]] = {
     ),
     "train": (commands.add_train_args, commands.run_train, "train a method on a protocol"),
     "evaluate": (commands.add_evaluate_args, commands.run_evaluate, "evaluate a trained run"),
+    "sweep": (
+        commands_reporting.add_sweep_args,
+        commands_reporting.run_sweep,
+        "run protocols x methods x seeds from a TOML file",
+    ),
+    "table": (
+        commands_reporting.add_table_args,
+        commands_reporting.run_table,
+        "results table (md, csv, latex) from runs' scores",
+    ),
+    "report": (
+        commands_reporting.add_report_args,
+        commands_reporting.run_report,
+        "HTML report of a run or a sweep",
+    ),
     "predict": (
         commands_deploy.add_predict_args,
         commands_deploy.run_predict,

@@ -1,0 +1,108 @@
+"""Arguments and thin runners of `metafas sweep`, `metafas table` and `metafas report`."""
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from metafas.atomic import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+
+def add_sweep_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", help="sweep TOML file (preset, protocols, methods, seeds, ...)")
+    parser.add_argument("--out", required=True, help="sweep directory; one run directory per run")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="list the runs and what would happen, train nothing"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def run_sweep(args) -> int:
+    """Run protocols x methods x seeds (x ablations) from a TOML file into --out, one run
+    directory each, named <protocol>-<method>[+<ablation>]-seed<seed>. Finished runs of the same
+    config are skipped and interrupted ones resumed, so the same command restarts a stopped
+    sweep. See docs/evaluation.md."""
+    from metafas import sweep
+
+    spec = sweep.load_spec(Path(args.spec))
+    out = Path(args.out)
+    if args.dry_run:
+        for planned in sweep.plan(spec):
+            run_dir = out / planned.name
+            done = (run_dir / "done.json").exists()
+            state = "done" if done else "started" if (run_dir / "config.json").exists() else "new"
+            print(f"{planned.name}: {state}")
+        return 0
+    started = time.perf_counter()
+    outcome = sweep.run_sweep(spec, out, progress=not args.no_progress)
+    counts = {kind: list(outcome.values()).count(kind) for kind in sorted(set(outcome.values()))}
+    summary = ", ".join(f"{n} {kind}" for kind, n in counts.items())
+    print(
+        f"{len(outcome)} runs in {out}: {summary}; wall time {time.perf_counter() - started:.0f} s"
+    )
+    return 0
+
+
+def add_table_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dirs", nargs="+", help="sweep or run directories (searched recursively)")
+    parser.add_argument(
+        "--format", choices=("md", "csv", "latex"), default="md", help="default %(default)s"
+    )
+    parser.add_argument("--out", default=None, help="file to write (default: print)")
+    parser.add_argument(
+        "--level", choices=("video", "frame"), default="video", help="default %(default)s"
+    )
+    parser.add_argument(
+        "--fixed-threshold",
+        type=float,
+        default=None,
+        metavar="T",
+        help="also report the 'fixed' threshold rule at this live-probability threshold",
+    )
+
+
+def run_table(args) -> int:
+    """The paper-style table from finished runs' saved scores: methods as rows, per protocol
+    target HTER and AUC (%) as mean +/- std over seeds, one block per selection rule and
+    threshold rule; blocks that look at target labels are marked (oracle)."""
+    from metafas.table import build_table
+
+    text = build_table([Path(d) for d in args.dirs], args.format, args.level, args.fixed_threshold)
+    if args.out:
+        atomic_write_text(Path(args.out), text)
+        print(f"wrote {args.out}", file=sys.stderr)
+    else:
+        print(text, end="")
+    return 0
+
+
+def add_report_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", help="a run directory or a sweep directory")
+    parser.add_argument("--out", required=True, help="directory for index.html and its figures")
+    parser.add_argument(
+        "--n-boot",
+        type=int,
+        default=1000,
+        help="bootstrap resamples (by video) for HTER/AUC intervals; 0: none (default %(default)s)",
+    )
+    parser.add_argument(
+        "--fixed-threshold",
+        type=float,
+        default=None,
+        metavar="T",
+        help="also report the 'fixed' threshold rule at this live-probability threshold",
+    )
+
+
+def run_report(args) -> int:
+    """An HTML page (figures as PNG files beside it) of a run or a sweep: results under every
+    selection and threshold rule with bootstrap intervals, ROC and DET curves, score histograms
+    per domain and attack type, training curves and the most confident target mistakes."""
+    from metafas.report import write_report
+
+    page = write_report(Path(args.path), Path(args.out), args.n_boot, args.fixed_threshold)
+    print(f"report: {page}")
+    return 0
