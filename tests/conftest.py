@@ -4,8 +4,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from metafas.data.store import StoreWriter, VideoMeta, read_store
+
+# The test models are tiny: one thread is faster than two and immune to a busy machine.
+torch.set_num_threads(1)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 TINY_DOMAINS = ("sim_o", "sim_c", "sim_i", "sim_m")
