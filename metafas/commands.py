@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -98,23 +99,33 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
 
 
 def run_train(args) -> int:
-    """Train a method on a protocol's source domains, evaluating on its target domain."""
+    """Train a method on a protocol's source domains, evaluating on its target domain.
+
+    Launched by torchrun (e.g. `torchrun --nproc-per-node 4 -m metafas.cli train ...`), it
+    trains data-parallel: every process draws its own batches, gradients are averaged, and
+    rank 0 evaluates and writes (docs/distributed.md).
+    """
+    from metafas.distributed import launched_ranks
     from metafas.train import resume, train
 
+    ranks = launched_ranks()
+    if not ranks.is_main:
+        logging.getLogger().setLevel(logging.WARNING)  # rank 0 reports for the job
     if args.resume:
         given = [k for k in ("preset", "method", "protocol", "store", "out") if getattr(args, k)]
         if given or args.overrides:
             raise ValueError(f"--resume takes no other option (got {given or ['--set']})")
-        print(f"run directory: {resume(Path(args.resume))}")
-        return 0
-    config = resolve_config(
-        args.preset or ("paper" if args.store else "cpu"), shortcut_overrides(args) + args.overrides
-    )
-    out = Path(
-        args.out or f"runs/{config.data.protocol}-{config.method}-{time.strftime('%Y%m%d-%H%M%S')}"
-    )
-    run_dir = train(config, out)
-    print(f"run directory: {run_dir}")
+        run_dir = resume(Path(args.resume), ranks=ranks)
+    else:
+        config = resolve_config(
+            args.preset or ("paper" if args.store else "cpu"),
+            shortcut_overrides(args) + args.overrides,
+        )
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out = Path(args.out or f"runs/{config.data.protocol}-{config.method}-{stamp}")
+        run_dir = train(config, out, ranks=ranks)
+    if ranks.is_main:
+        print(f"run directory: {run_dir}")
     return 0
 
 

@@ -22,6 +22,18 @@ from metafas.checkpoint import (
 from metafas.config import RunConfig, config_from_dict
 from metafas.data.loader import FrameReader, ProtocolFrames, SourceBatches, protocol_frames
 from metafas.data.simulated import open_store
+from metafas.data.store import Store
+from metafas.distributed import (
+    SINGLE,
+    Ranks,
+    average_buffers,
+    barrier,
+    broadcast_module,
+    broadcast_object,
+    gather_objects,
+    gradient_sync,
+    process_group,
+)
 from metafas.evaluate import records_from_scores, score_protocol, write_scores
 from metafas.methods import Method
 from metafas.methods.base import NonFiniteLossError
@@ -48,51 +60,97 @@ class Session:
     device: torch.device
     store_info: dict
     first_step: int = 1
+    ranks: Ranks = SINGLE
 
 
-def open_session(config: RunConfig, run_dir: Path, progress: bool) -> Session:
-    """Check data and device before anything is written, then build the method."""
-    store = open_store(config.data.store, config.model.input_size, progress=progress)
+def open_session(
+    config: RunConfig,
+    run_dir: Path,
+    progress: bool,
+    ranks: Ranks = SINGLE,
+    device: torch.device | None = None,
+) -> Session:
+    """Check data and device before anything is written, then build the method.
+
+    Data-parallel: each rank draws its own batches and averages gradients with the others.
+    """
+    store = open_store_in_turn(config, progress, ranks)
     frames = protocol_frames(store, get_protocol(config.data.protocol), config.data.val_fraction)
     reader = FrameReader(store.root, config.model.input_size)
-    sources = SourceBatches(frames.train, reader, config.train.k, config.train.seed)
-    device = resolve_device(config.train.device)
+    sources = SourceBatches(frames.train, reader, config.train.k, config.train.seed, ranks.rank)
+    device = device or resolve_device(config.train.device)
     method = build_method(config).to(device)
-    return Session(config, Path(run_dir), frames, reader, sources, method, device, store.info)
+    method.gradient_sync = gradient_sync(ranks)
+    return Session(
+        config, Path(run_dir), frames, reader, sources, method, device, store.info, ranks=ranks
+    )
 
 
-def train(config: RunConfig, run_dir: Path, progress: bool = True) -> Path:
-    """Train `config.method` on the protocol's sources, evaluating on its target; a new run."""
-    if (Path(run_dir) / "config.json").exists():
-        raise RunDirError(f"{run_dir} already holds a run; choose another --out or --resume it")
-    session = open_session(config, run_dir, progress)
-    session.run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(session.run_dir / "config.json", config.to_dict())
-    return run_loop(session, progress)
+def open_store_in_turn(config: RunConfig, progress: bool, ranks: Ranks) -> Store:
+    """The store; each node's first rank opens it (and may simulate it once) before the rest."""
+    first = ranks.local_rank == 0
+    store = open_store(config.data.store, config.model.input_size, progress) if first else None
+    barrier(ranks)
+    if store is None:
+        store = open_store(config.data.store, config.model.input_size, progress=False)
+    return store
 
 
-def resume(run_dir: Path, progress: bool = True) -> Path:
-    """Continue a run from its latest checkpoint with the same RNG, sampler and optimizer state."""
+def train(config: RunConfig, run_dir: Path, progress: bool = True, ranks: Ranks = SINGLE) -> Path:
+    """Train `config.method` on the protocol's sources, evaluating on its target; a new run.
+
+    Under torchrun pass `ranks` (metafas.distributed.launched_ranks()): rank 0's `run_dir` is
+    used and only rank 0 writes.
+    """
+    with process_group(ranks, resolve_device(config.train.device)) as device:
+        problem = None
+        if ranks.is_main and (Path(run_dir) / "config.json").exists():
+            problem = f"{run_dir} already holds a run; choose another --out or --resume it"
+        run_dir, problem = broadcast_object(ranks, (str(run_dir), problem))
+        if problem:
+            raise RunDirError(problem)
+        session = open_session(config, run_dir, progress, ranks, device)
+        if ranks.is_main:
+            session.run_dir.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(session.run_dir / "config.json", config.to_dict())
+        return run_loop(session, progress)
+
+
+def resume(run_dir: Path, progress: bool = True, ranks: Ranks = SINGLE) -> Path:
+    """Continue a run from its latest checkpoint with the same RNG, sampler and optimizer state.
+
+    Data-parallel: every rank reads the run directory (a shared file system), and the run must
+    continue with as many ranks as wrote its checkpoint.
+    """
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").exists():
         raise RunDirError(f"{run_dir} holds no run to resume (no config.json)")
     if (run_dir / "done.json").exists():
         raise RunDirError(f"{run_dir} already finished; nothing to resume")
     config = config_from_dict(json.loads((run_dir / "config.json").read_text()))
-    session = open_session(config, run_dir, progress)
-    if (run_dir / "checkpoints" / "latest").exists():
-        restore(session, latest_checkpoint(run_dir))
-    drop_records_after(run_dir / "results.jsonl", session.first_step - 1)
-    return run_loop(session, progress)
+    with process_group(ranks, resolve_device(config.train.device)) as device:
+        session = open_session(config, run_dir, progress, ranks, device)
+        if (run_dir / "checkpoints" / "latest").exists():
+            restore(session, latest_checkpoint(run_dir))
+        if ranks.is_main:
+            drop_records_after(run_dir / "results.jsonl", session.first_step - 1)
+        return run_loop(session, progress)
 
 
 def restore(session: Session, checkpoint: Path) -> None:
     state = read_state(checkpoint)
+    ranks = session.ranks
+    if state.get("world_size", 1) != ranks.world_size:
+        raise RunDirError(
+            f"{checkpoint} was written by {state.get('world_size', 1)} process(es); resume it "
+            f"with as many (torchrun --nproc-per-node, --nnodes), not {ranks.world_size}"
+        )
     method = session.method
     method.network.load_state_dict(load_weights(checkpoint))
     method.optimizer.load_state_dict(load_optimizer(checkpoint, state))
     method.load_extra_state(state["method_state"])
-    session.sources.set_state(state["samplers"])
+    samplers = state["rank_samplers"][ranks.rank] if ranks.enabled else state["samplers"]
+    session.sources.set_state(samplers)
     torch.set_rng_state(torch.tensor(state["torch_rng"], dtype=torch.uint8))
     session.first_step = state["step"] + 1
     log.info("resuming %s from step %d", session.run_dir, state["step"])
@@ -113,30 +171,50 @@ def drop_records_after(path: Path, step: int) -> None:
 
 
 def run_loop(session: Session, progress: bool) -> Path:
-    config, run_dir, method = session.config, session.run_dir, session.method
+    """Steps from `first_step` to the last; only rank 0 logs, evaluates and writes."""
+    config, run_dir, main = session.config, session.run_dir, session.ranks.is_main
     last = config.train.steps
-    writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=session.first_step)
+    writer = None
+    if main:
+        writer = SummaryWriter(str(run_dir / "tensorboard"), purge_step=session.first_step)
     steps = tqdm(
         range(session.first_step, last + 1),
         desc=config.method,
-        disable=not progress,
+        disable=not (progress and main),
         initial=session.first_step - 1,
         total=last,
     )
+    broadcast_module(session.ranks, session.method)  # identical start on every rank, as DDP
     started = time.perf_counter()
     for step in steps:
-        terms = update(method, session, step)
-        if step % config.train.log_every == 0 or step == last:
-            log_terms(writer, steps, terms, step)
-        if step % config.train.eval_every == 0 or step == last:
-            log_eval(writer, evaluate_step(session, step), step)
-        if step % config.train.checkpoint_every == 0 or step == last:
-            checkpoint(session, step)
-    writer.close()
-    seconds = time.perf_counter() - started
-    atomic_write_json(run_dir / "done.json", {"steps": last, "seconds": seconds})
-    log.info("trained %s to step %d in %.1f s", config.method, last, seconds)
+        terms = update(session.method, session, step)
+        after_update(session, writer, steps, terms, step)
+    if main:
+        writer.close()
+        seconds = time.perf_counter() - started
+        done = {"steps": last, "seconds": seconds, "world_size": session.ranks.world_size}
+        atomic_write_json(run_dir / "done.json", done)
+        log.info("trained %s to step %d in %.1f s", config.method, last, seconds)
     return run_dir
+
+
+def after_update(session: Session, writer, steps: tqdm, terms: dict[str, float], step: int) -> None:
+    """Log, evaluate and checkpoint when due. Every rank calls this: it holds collectives."""
+    settings, ranks = session.config.train, session.ranks
+    evaluate = due(step, settings.eval_every, settings.steps)
+    save = due(step, settings.checkpoint_every, settings.steps)
+    if writer is not None and due(step, settings.log_every, settings.steps):
+        log_terms(writer, steps, terms, step)
+    if evaluate or save:
+        average_buffers(ranks, session.method)  # BatchNorm running statistics
+    if evaluate and ranks.is_main:
+        log_eval(writer, evaluate_step(session, step), step)
+    if save:
+        checkpoint(session, step)
+
+
+def due(step: int, every: int, last: int) -> bool:
+    return step % every == 0 or step == last
 
 
 def update(method: Method, session: Session, step: int) -> dict[str, float]:
@@ -168,6 +246,7 @@ def evaluate_step(session: Session, step: int) -> list[dict]:
         "method": config.method,
         "protocol": config.data.protocol,
         "selection": "last",
+        "world_size": session.ranks.world_size,  # the global batch is world_size times train.k
         "config": config.to_dict(),
     }
     for record in records:
@@ -203,16 +282,23 @@ def latest_threshold(run_dir: Path) -> dict | None:
     }
 
 
-def checkpoint(session: Session, step: int) -> Path:
+def checkpoint(session: Session, step: int) -> Path | None:
+    """Rank 0 writes the checkpoint (with every rank's sampler state); returns its directory."""
+    rank_samplers = gather_objects(session.ranks, session.sources.state())  # a collective
+    if not session.ranks.is_main:
+        return None
     state = {
         "step": step,
         "config": session.config.to_dict(),
-        "samplers": session.sources.state(),
+        "world_size": session.ranks.world_size,
+        "samplers": rank_samplers[0],
         "method_state": session.method.extra_state(),
         "torch_rng": torch.get_rng_state().tolist(),
         "threshold": latest_threshold(session.run_dir),
         "store_info": session.store_info,  # how the frames were made (e.g. face-crop settings)
     }
+    if session.ranks.enabled:
+        state["rank_samplers"] = rank_samplers
     checkpoints = session.run_dir / "checkpoints"
     directory = save_checkpoint(
         checkpoints / f"step_{step:07d}", session.method.network, state, session.method.optimizer

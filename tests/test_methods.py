@@ -126,6 +126,7 @@ def test_compiled_feature_extractor_matches_eager(name):
     from metafas.config import resolve_config
     from metafas.runs import build_method
 
+    torch._dynamo.reset()  # an earlier case's compiled code would otherwise be reused
     torch._dynamo.utils.counters.clear()
     grads = []
     for mode in ("off", "aot_eager"):

@@ -110,14 +110,20 @@ class FrameReader:
 
 
 class DomainSampler:
-    """Infinite live/spoof-balanced batches of one domain: k live and k spoof frames per draw."""
+    """Infinite live/spoof-balanced batches of one domain: k live and k spoof frames per draw.
 
-    def __init__(self, domain: str, frames: Sequence[FrameRecord], k: int, seed: int):
+    Each data-parallel rank draws its own stream; rank 0's is the single-process stream.
+    """
+
+    def __init__(
+        self, domain: str, frames: Sequence[FrameRecord], k: int, seed: int, rank: int = 0
+    ):
         self.domain = domain
         self.live = [f for f in frames if f.label == 1]
         self.spoof = [f for f in frames if f.label == 0]
         self.k = k
-        self.rng = np.random.default_rng([seed, int.from_bytes(domain.encode()[:8], "big")])
+        entropy = [seed, int.from_bytes(domain.encode()[:8], "big")] + ([rank] if rank else [])
+        self.rng = np.random.default_rng(entropy)
 
     def draw(self) -> list[FrameRecord]:
         return self.pick(self.live) + self.pick(self.spoof)
@@ -138,12 +144,18 @@ class SourceBatches:
 
     Frames are drawn in the caller's thread (so sampler states stay exact for resume); only
     decoding and stacking of the following step's frames overlap with the current step.
+    `rank`: a data-parallel rank draws its own streams (rank 0 those of a single process).
     """
 
     def __init__(
-        self, frames: dict[str, list[FrameRecord]], reader: FrameReader, k: int, seed: int
+        self,
+        frames: dict[str, list[FrameRecord]],
+        reader: FrameReader,
+        k: int,
+        seed: int,
+        rank: int = 0,
     ):
-        self.samplers = [DomainSampler(d, f, k, seed) for d, f in frames.items()]
+        self.samplers = [DomainSampler(d, f, k, seed, rank) for d, f in frames.items()]
         self.reader = reader
         self.prefetch = ThreadPoolExecutor(max_workers=1)
         self.pending: tuple[dict, Future] | None = None

@@ -45,6 +45,9 @@ class Method(nn.Module):
 
     name = "method"
     Config: type
+    # Data-parallel training sets this (metafas.distributed.gradient_sync): called after
+    # backward with the loss terms, it averages gradients and terms over ranks.
+    gradient_sync: Callable[[nn.Module, dict], dict] | None = None
 
     def __init__(
         self,
@@ -86,13 +89,22 @@ class Method(nn.Module):
         """Restore what `extra_state` returned."""
 
     def update(self, batches: list[Batch]) -> dict[str, float]:
-        """One optimisation step: zero_grad, loss, backward, step. Returns the terms as floats."""
+        """One optimisation step: zero_grad, loss, backward, step. Returns the terms as floats.
+
+        With `gradient_sync` set, every rank calls it after its backward (skipped where a term is
+        not finite, so that all ranks still meet in the all-reduce, which then raises on all).
+        """
         self.train()
         self.optimizer.zero_grad(set_to_none=True)
         with self.autocast():
             terms = self.loss(batches)
-        check_finite(terms)
-        terms["loss"].backward()
+        if self.gradient_sync is None:
+            check_finite(terms)
+            terms["loss"].backward()
+        else:
+            if all(torch.isfinite(value).all() for value in terms.values()):
+                terms["loss"].backward()
+            terms = self.gradient_sync(self, terms)
         check_finite_gradients(self)
         self.optimizer.step()
         return {name: value.item() for name, value in terms.items()}
