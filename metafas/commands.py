@@ -77,6 +77,9 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", default=None, help="rfm or deepall (default rfm)")
     parser.add_argument("--protocol", default=None, help="protocol name, e.g. sim_OCI_M")
     parser.add_argument(
+        "--protocols-file", default=None, help="TOML file of your own protocols ([protocols.NAME])"
+    )
+    parser.add_argument(
         "--store", default=None, help="prepared-data store (default: the simulated domains)"
     )
     parser.add_argument(
@@ -112,7 +115,8 @@ def run_train(args) -> int:
     if not ranks.is_main:
         logging.getLogger().setLevel(logging.WARNING)  # rank 0 reports for the job
     if args.resume:
-        given = [k for k in ("preset", "method", "protocol", "store", "out") if getattr(args, k)]
+        options = ("preset", "method", "protocol", "protocols_file", "store", "out")
+        given = [k for k in options if getattr(args, k)]
         if given or args.overrides:
             raise ValueError(f"--resume takes no other option (got {given or ['--set']})")
         run_dir = resume(Path(args.resume), ranks=ranks)
@@ -130,7 +134,13 @@ def run_train(args) -> int:
 
 
 def shortcut_overrides(args) -> list[str]:
-    pairs = [("method", args.method), ("data.protocol", args.protocol), ("data.store", args.store)]
+    protocols_file = args.protocols_file and str(Path(args.protocols_file).resolve())
+    pairs = [
+        ("method", args.method),
+        ("data.protocol", args.protocol),
+        ("data.store", args.store),
+        ("data.protocols_file", protocols_file),
+    ]
     return [f"{key}={json.dumps(value)}" for key, value in pairs if value is not None]
 
 

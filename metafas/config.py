@@ -13,7 +13,7 @@ from pathlib import Path
 
 from metafas.methods import METHODS, method_class
 from metafas.models import DepthNetConfig
-from metafas.protocols import PROTOCOLS
+from metafas.protocols import get_protocol
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,18 +32,21 @@ class ConfigError(ValueError):
 class DataConfig:
     """Attributes:
     store: prepared-data store directory; "" uses the simulated default domains (cached).
-    protocol: a name from metafas.protocols.PROTOCOLS.
+    protocol: a name from metafas.protocols.PROTOCOLS, or from `protocols_file`.
+    protocols_file: a TOML file of user-defined protocols ([protocols.NAME] tables); "" for none.
     val_fraction: share of each source domain's training subjects held out as source validation.
     """
 
     store: str = ""
     protocol: str = "sim_OCI_M"
+    protocols_file: str = ""
     val_fraction: float = 0.2
 
     def __post_init__(self):
-        if self.protocol not in PROTOCOLS:
-            known = ", ".join(PROTOCOLS)
-            raise ConfigError(f"data.protocol {self.protocol!r} unknown; known: {known}")
+        try:
+            get_protocol(self.protocol, self.protocols_file or None)
+        except (ValueError, OSError) as error:
+            raise ConfigError(f"data.protocol: {error}") from None
         if not 0 <= self.val_fraction < 1:
             raise ConfigError(f"data.val_fraction must be in [0, 1), got {self.val_fraction}")
 

@@ -29,7 +29,9 @@ def evaluate_run(path: Path, store: str | None = None, protocol: str | None = No
     store_path = config.data.store if store is None else store
     data = open_store(store_path, config.model.input_size)
     name = protocol or config.data.protocol
-    frames = protocol_frames(data, get_protocol(name), config.data.val_fraction)
+    frames = protocol_frames(
+        data, get_protocol(name, config.data.protocols_file or None), config.data.val_fraction
+    )
     reader = FrameReader(data.root, config.model.input_size)
     common = {
         "checkpoint": str(checkpoint),

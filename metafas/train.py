@@ -75,7 +75,11 @@ def open_session(
     Data-parallel: each rank draws its own batches and averages gradients with the others.
     """
     store = open_store_in_turn(config, progress, ranks)
-    frames = protocol_frames(store, get_protocol(config.data.protocol), config.data.val_fraction)
+    frames = protocol_frames(
+        store,
+        get_protocol(config.data.protocol, config.data.protocols_file or None),
+        config.data.val_fraction,
+    )
     reader = FrameReader(store.root, config.model.input_size)
     sources = SourceBatches(frames.train, reader, config.train.k, config.train.seed, ranks.rank)
     device = device or resolve_device(config.train.device)

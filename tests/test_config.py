@@ -51,3 +51,12 @@ def test_unknown_preset_and_missing_file():
         resolve_config("gpu")
     with pytest.raises(ConfigError, match="does not exist"):
         resolve_config("/nonexistent/config.toml")
+
+
+def test_user_protocols_from_a_toml_file(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text('[protocols.mine]\nsources = ["sim_o", "sim_c"]\ntarget = "sim_m"\n')
+    config = resolve_config("tiny", [f'data.protocols_file="{path}"', 'data.protocol="mine"'])
+    assert config.data.protocol == "mine"
+    with pytest.raises(ConfigError, match="data.protocol"):
+        resolve_config("tiny", ['data.protocol="mine"'])
