@@ -34,7 +34,7 @@ def test_a_toml_file_is_a_preset(tmp_path):
         ("train.steps=true", "train.steps must be int"),
         ('method="rfn"', "method 'rfn' unknown; known: deepall, rfm"),
         ('rfm.meta_test_splits="some"', "meta_test_splits 'some' unknown; known: random, all"),
-        ('data.protocol="OCI_X"', "data.protocol 'OCI_X' unknown; known: sim_OCI_M"),
+        ('data.protocol="OCI_X"', "data.protocol: unknown protocol 'OCI_X'; known: sim_OCI_M"),
         ('model.colour_space="lab"', "colour_space 'lab' unknown"),
         ("train.k=0", "train.k must be >= 1"),
         ("nosection=1", r"unknown config section\(s\) \['nosection'\]"),
