@@ -12,7 +12,7 @@ from metafas.data.store import Store, StoreWriter, VideoMeta, read_store
 log = logging.getLogger(__name__)
 
 DEFAULT_DOMAINS = ("sim_o", "sim_c", "sim_i", "sim_m")
-SIMULATOR_VERSION = 1  # bump when the simulator's output changes, to invalidate caches
+SIMULATOR_VERSION = 2  # bump when the simulator's output changes, to invalidate caches
 
 
 def cache_root() -> Path:

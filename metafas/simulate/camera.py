@@ -205,7 +205,7 @@ def sensor_readout(
     """
     masks = bayer_masks(signal.shape[0])
     mosaic = (signal * masks).sum(axis=-1)
-    g = float(np.clip(gain, 0.5, 4.0))
+    g = float(np.clip(gain, 0.5, 3.0))
     variance = camera.shot_noise * g * np.clip(mosaic, 0.0, None) + (camera.read_noise * g) ** 2
     mosaic += np.sqrt(variance) * rng.standard_normal(mosaic.shape, np.float32)
     kernels = (_DEMOSAIC_RB, _DEMOSAIC_G, _DEMOSAIC_RB)

@@ -153,7 +153,7 @@ INSTRUMENTS: dict[str, Instrument] = {
     ),
     # Matte desktop LCD (OULU-NPU's monitor): coarse pixels, anti-glare haze.
     "replay_monitor": DisplaySpec(
-        pitch_px=(1.5, 3.0),
+        pitch_px=(1.0, 2.0),
         stripe=(0.26, 0.31),
         row_fill=(0.75, 0.9),
         gamma=(2.1, 2.5),
@@ -171,7 +171,7 @@ INSTRUMENTS: dict[str, Instrument] = {
     ),
     # High-density glossy laptop or tablet (retina): fine pixels, sharp reflections.
     "replay_retina": DisplaySpec(
-        pitch_px=(1.2, 2.5),
+        pitch_px=(0.7, 1.4),
         stripe=(0.26, 0.31),
         row_fill=(0.8, 0.92),
         gamma=(2.0, 2.3),
@@ -207,12 +207,12 @@ INSTRUMENTS: dict[str, Instrument] = {
     ),
     # First-generation tablet (CASIA-FASD's iPad replay).
     "replay_tablet": DisplaySpec(
-        pitch_px=(1.2, 2.4),
+        pitch_px=(0.8, 1.5),
         stripe=(0.26, 0.31),
         row_fill=(0.75, 0.9),
         gamma=(2.0, 2.4),
         kelvin=(6000, 8000),
-        saturation=(1.1, 1.5),
+        saturation=(1.0, 1.3),
         black=(0.008, 0.03),
         glow=(0.02, 0.06),
         haze=(0.0, 0.25),
@@ -225,7 +225,7 @@ INSTRUMENTS: dict[str, Instrument] = {
     ),
     # High-resolution tablet or phone (MSU-MFSD's iPad Air and iPhone 5S).
     "replay_hires": DisplaySpec(
-        pitch_px=(1.0, 2.2),
+        pitch_px=(0.7, 1.4),
         stripe=(0.27, 0.32),
         row_fill=(0.8, 0.92),
         gamma=(2.1, 2.4),
