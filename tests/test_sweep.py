@@ -51,7 +51,7 @@ def test_plan_names_runs_and_applies_method_overrides_only_to_their_method(tmp_p
             "protocols = ['sim_OCI_M']\nmethods = ['rfm']\nseeds = [0]\n[ablations]\n'a b' = []",
             "letters",
         ),
-        ("protocols = ['sim_XYZ']\nmethods = ['rfm']\nseeds = [0]", "data.protocol 'sim_XYZ'"),
+        ("protocols = ['sim_XYZ']\nmethods = ['rfm']\nseeds = [0]", "unknown protocol 'sim_XYZ'"),
     ],
 )
 def test_bad_sweep_files_are_refused_before_anything_runs(tmp_path, text, message):
