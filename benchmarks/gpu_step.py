@@ -1,7 +1,7 @@
 """Paper-preset RFM and DeepAll training steps on a GPU: step time, images/s, share of bf16 peak.
 
-    python benchmarks/gpu_step.py                      # on a CUDA machine
-    python benchmarks/gpu_step.py --device cpu --preset cpu --repeats 2   # a dry run
+    python -m benchmarks.gpu_step                      # on a CUDA machine
+    python -m benchmarks.gpu_step --device cpu --preset cpu --repeats 2   # a dry run
 
 FLOPs per step are counted by torch.utils.flop_counter on one real step (forward, the inner
 second-order gradient and backward), not estimated. The peak comes from a table of dense bf16
