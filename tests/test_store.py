@@ -68,3 +68,17 @@ def test_source_batches_are_balanced_and_reproducible(tiny_store):
     assert [x.domain for x in a] == ["sim_o", "sim_c", "sim_i"]
     assert all(x.label.sum() == 3 and len(x.label) == 6 for x in a)
     assert all(x.video_id == y.video_id for x, y in zip(a, b, strict=True))
+
+
+def test_manifest_with_missing_or_outside_files_is_refused(tmp_path):
+    from tests.conftest import write_tiny_store
+
+    root = write_tiny_store(tmp_path / "s", subjects=3, frames=1)
+    first = read_store(root).frames[0]
+    (root / first.image).unlink()
+    with pytest.raises(StoreError, match=r"lists 1 missing file\(s\)"):
+        read_store(root)
+    manifest = (root / "manifest.csv").read_text()
+    (root / "manifest.csv").write_text(manifest.replace(first.image, "../../etc/passwd"))
+    with pytest.raises(StoreError, match="points outside the store"):
+        read_store(root)

@@ -164,4 +164,20 @@ def read_store(root: Path) -> Store:
         raise StoreError(
             f"{root}: store format {info['format_version']} is newer than {FORMAT_VERSION}"
         )
-    return Store(root, info, csv_to_rows(manifest.read_text(), manifest))
+    frames = csv_to_rows(manifest.read_text(), manifest)
+    check_files(root, frames)
+    return Store(root, info, frames)
+
+
+def check_files(root: Path, frames: Sequence[FrameRecord]) -> None:
+    """Every image and depth file of the manifest lies inside the store and exists."""
+    paths = [p for f in frames for p in (f.image, f.depth) if p]
+    outside = [p for p in paths if Path(p).is_absolute() or ".." in Path(p).parts]
+    if outside:
+        raise StoreError(f"{root}/manifest.csv points outside the store: {outside[:3]}")
+    missing = [p for p in paths if not (root / p).is_file()]
+    if missing:
+        raise StoreError(
+            f"{root}/manifest.csv lists {len(missing)} missing file(s), e.g. {missing[:3]}; "
+            "rerun the command that wrote the store"
+        )
