@@ -69,17 +69,22 @@ def read_state(directory: Path) -> dict:
         raise CheckpointError(
             f"{directory} is not a metafas checkpoint (needs state.json and model.safetensors)"
         )
+    return read_json_document(path, FORMAT, VERSION, "checkpoint")
+
+
+def read_json_document(path: Path, format_name: str, version: int, what: str) -> dict:
+    """A JSON object whose "format" is `format_name` and whose "version" is at most `version`."""
     try:
-        state = json.loads(path.read_text())
+        document = json.loads(Path(path).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise CheckpointError(f"{path} is not valid JSON: {error}") from None
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a {FORMAT} state file")
-    if state.get("version", 0) > VERSION:
+    if not isinstance(document, dict) or document.get("format") != format_name:
+        raise CheckpointError(f"{path} is not a {format_name} file")
+    if document.get("version", 0) > version:
         raise CheckpointError(
-            f"{path}: checkpoint version {state['version']} is newer than {VERSION}"
+            f"{path}: {what} version {document['version']} is newer than {version}; upgrade metafas"
         )
-    return state
+    return document
 
 
 def load_weights(directory: Path) -> dict[str, torch.Tensor]:

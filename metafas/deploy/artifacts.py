@@ -7,12 +7,16 @@ before any library parses it.
 
 from __future__ import annotations
 
-import json
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from metafas.checkpoint import CheckpointError, latest_checkpoint, read_state
+from metafas.checkpoint import (
+    CheckpointError,
+    latest_checkpoint,
+    read_json_document,
+    read_state,
+)
 
 EXPORT_FORMAT = "metafas-onnx"
 EXPORT_VERSION = 1
@@ -71,18 +75,7 @@ def read_export_metadata(directory: Path) -> dict:
     path = Path(directory) / "metadata.json"
     if not path.is_file():
         raise CheckpointError(f"{directory} has model.onnx but no metadata.json; re-run export")
-    try:
-        metadata = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise CheckpointError(f"{path} is not valid JSON: {error}") from None
-    if not isinstance(metadata, dict) or metadata.get("format") != EXPORT_FORMAT:
-        raise CheckpointError(f"{path} is not a {EXPORT_FORMAT} metadata file")
-    if metadata.get("version", 0) > EXPORT_VERSION:
-        raise CheckpointError(
-            f"{path}: export version {metadata['version']} is newer than {EXPORT_VERSION}; "
-            "upgrade metafas"
-        )
-    return metadata
+    return read_json_document(path, EXPORT_FORMAT, EXPORT_VERSION, "export")
 
 
 def check_safetensors(path: Path) -> None:
