@@ -29,7 +29,7 @@ from PIL import Image
 
 from metafas.checkpoint import save_checkpoint
 from metafas.config import resolve_config
-from metafas.deploy.http_limits import ServeLimits
+from metafas.deploy.limits import ServeLimits
 from metafas.deploy.server import BackgroundServer, serving_app
 from metafas.media import FrameSampling
 from metafas.runs import build_method

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable
 
 from metafas import commands, commands_deploy, commands_prepare, commands_reporting
+from metafas.extras import MissingExtraError
 
 SUBCOMMANDS: dict[str, tuple[Callable, Callable, str]] = {
     "demo": (commands.add_demo_args, commands.run_demo, "simulate, train RFM and DeepAll, compare"),
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         return args.handler(args) or 0
-    except (ValueError, OSError, RuntimeError, ArithmeticError) as error:
+    except (ValueError, OSError, RuntimeError, ArithmeticError, MissingExtraError) as error:
         print(f"metafas {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from metafas.extras import MissingExtraError, require_extra
 from metafas.media import FrameSampling
 from metafas.media.image import DEFAULT_MAX_PIXELS
 
@@ -105,12 +106,12 @@ def build_predictor(args, runtime: str | None = None):
 
 @contextlib.contextmanager
 def missing_extra_as_error() -> Iterator[None]:
-    """Turn the ImportError of a missing extra into an error line (exit status 2) with a hint."""
+    """Add to a missing faces extra that the inputs may be face crops already."""
     try:
         yield
-    except ImportError as error:
+    except MissingExtraError as error:
         hint = f"; {FACES_HINT}" if "faces extra" in str(error) else ""
-        raise RuntimeError(f"{error}{hint}") from None
+        raise MissingExtraError(f"{error}{hint}") from None
 
 
 def write_output(target: str, text: str) -> None:
@@ -158,7 +159,7 @@ def run_export(args) -> int:
 
 
 def add_serve_args(parser: argparse.ArgumentParser) -> None:
-    from metafas.deploy.http_limits import ServeLimits
+    from metafas.deploy.limits import ServeLimits
 
     d = ServeLimits()
     parser.add_argument("checkpoint", help=CHECKPOINT_HELP)
@@ -200,7 +201,8 @@ def run_serve(args) -> int:
     """Serve the checkpoint over HTTP: POST /predict an image or short video (raw body or
     multipart) to get the live probability, decision, threshold and face box as JSON;
     GET /health. Binds 127.0.0.1 unless told otherwise."""
-    from metafas.deploy.http_limits import ServeLimits
+    require_extra("serve", "metafas serve")
+    from metafas.deploy.limits import ServeLimits
     from metafas.deploy.server import serve
 
     limits = ServeLimits(

@@ -30,7 +30,7 @@ pytest.importorskip("uvicorn")
 pytest.importorskip("multipart")
 
 from metafas.commands_deploy import add_serve_args, run_serve  # noqa: E402
-from metafas.deploy.http_limits import ServeLimits  # noqa: E402
+from metafas.deploy.limits import ServeLimits  # noqa: E402
 from metafas.deploy.serve import create_app  # noqa: E402
 from metafas.deploy.server import BackgroundServer, predictor_factory, serving_app  # noqa: E402
 

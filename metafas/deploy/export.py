@@ -22,13 +22,13 @@ from metafas.atomic import atomic_write_json
 from metafas.checkpoint import CheckpointError
 from metafas.deploy.artifacts import EXPORT_FORMAT, EXPORT_VERSION, resolve_artifact
 from metafas.deploy.onnx_runtime import onnx_session
+from metafas.extras import require_extra
 
 logger = logging.getLogger(__name__)
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "live_probability"
 PARITY_TOLERANCE = 1e-4
-EXPORT_HINT = "ONNX export needs onnx and onnxscript: pip install 'metafas[onnx]'"
 
 
 class ParityError(RuntimeError):
@@ -51,21 +51,19 @@ def export_network(network: nn.Module, path: Path) -> Path:
     example = torch.rand(2, 3, size, size, generator=torch.Generator().manual_seed(0))
     batch = torch.export.Dim("batch", min=1)
     network = network.float().eval()
-    try:
-        with _quiet_exporter():
-            torch.onnx.export(
-                network,
-                (example,),
-                str(path),
-                input_names=[INPUT_NAME],
-                output_names=[OUTPUT_NAME],
-                dynamic_shapes=({0: batch},),
-                dynamo=True,
-                external_data=False,
-                verbose=False,
-            )
-    except ImportError as error:
-        raise ImportError(f"{EXPORT_HINT} ({error})") from error
+    require_extra("onnx", "ONNX export")
+    with _quiet_exporter():
+        torch.onnx.export(
+            network,
+            (example,),
+            str(path),
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_shapes=({0: batch},),
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+        )
     return Path(path)
 
 

@@ -9,18 +9,14 @@ import numpy as np
 
 from metafas.deploy.artifacts import Artifact
 from metafas.deploy.scorer import Scorer, Threshold
+from metafas.extras import import_extra
 
 logger = logging.getLogger(__name__)
-
-INSTALL_HINT = "ONNX Runtime is missing: pip install 'metafas[onnx]'"
 
 
 def onnx_session(model: Path, threads: int | None = None):
     """An ONNX Runtime CPU session on the model's bytes (the file may be deleted afterwards)."""
-    try:
-        import onnxruntime as ort
-    except ImportError as error:
-        raise ImportError(INSTALL_HINT) from error
+    ort = import_extra("onnxruntime", "onnx", "scoring with ONNX Runtime")
     options = ort.SessionOptions()
     if threads is not None:
         options.intra_op_num_threads = threads

@@ -27,7 +27,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from metafas.deploy.http_limits import Admission, BodyLimit, HTTPError, ServeLimits, check_api_key
+from metafas.deploy.http_limits import Admission, BodyLimit, HTTPError, check_api_key
+from metafas.deploy.limits import ServeLimits
 from metafas.deploy.predict import Prediction, Predictor
 from metafas.media import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, InputError
 from metafas.media.image import image_header, looks_like_image

@@ -11,16 +11,15 @@ import time
 from pathlib import Path
 
 from metafas.deploy.crops import describe_training_data
-from metafas.deploy.http_limits import ServeLimits
+from metafas.deploy.limits import ServeLimits
 from metafas.deploy.predict import Predictor
 from metafas.deploy.scorer import Scorer, load_scorer
 from metafas.deploy.serve import PredictorFactory, create_app
+from metafas.extras import import_extra
 from metafas.faces import FaceDetector
 from metafas.media import FrameSampling
 
 logger = logging.getLogger(__name__)
-
-INSTALL_HINT = "the HTTP service needs the serve extra: pip install 'metafas[serve]'"
 
 
 def predictor_factory(
@@ -105,11 +104,7 @@ class BackgroundServer:
 
 
 def _uvicorn():
-    try:
-        import uvicorn
-    except ImportError as error:
-        raise ImportError(INSTALL_HINT) from error
-    return uvicorn
+    return import_extra("uvicorn", "serve", "the HTTP service")
 
 
 def _is_loopback(host: str) -> bool:

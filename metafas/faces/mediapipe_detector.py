@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from metafas.extras import import_extra
 from metafas.faces.align import check_image
 from metafas.faces.face import Face, FaceDetector
 
@@ -45,10 +46,7 @@ def mediapipe_detector(
     Raises:
         ImportError: mediapipe is missing, or a release without the bundled face models.
     """
-    try:
-        import mediapipe as mp
-    except ImportError as err:
-        raise ImportError(INSTALL_HINT) from err
+    mp = import_extra("mediapipe", "faces", "the MediaPipe face detector")
     return MediapipeDetector(mp, min_score, full_range=full_range, max_faces=max_faces, mesh=mesh)
 
 

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from metafas.atomic import atomic_write_json
+from metafas.extras import MissingExtraError
 from metafas.faces import (
     CropSettings,
     CropTransform,
@@ -73,7 +74,7 @@ def mediapipe_tools() -> FaceTools:
     try:
         version = importlib.metadata.version("mediapipe")
     except importlib.metadata.PackageNotFoundError:
-        raise ImportError(INSTALL_HINT) from None
+        raise MissingExtraError(INSTALL_HINT) from None
     name = f"mediapipe {version} short-range face detection + face mesh"
     return FaceTools(name, build_mediapipe)
 
