@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from metafas.hardware import PRECISIONS
 from metafas.methods import METHODS, method_class
 from metafas.models import DepthNetConfig
 from metafas.protocols import get_protocol
@@ -20,7 +21,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-PRECISIONS = ("fp32", "bf16")
 COMPILE_MODES = ("off", "inductor", "aot_eager")
 
 
@@ -58,7 +58,9 @@ class TrainConfig:
     k: live and spoof frames per source domain per step (the paper: 10 and 10).
     lr: Adam learning rate (betas 0.9/0.999, no weight decay).
     seed: seed of weights, samplers and meta-splits.
-    precision: "fp32" or "bf16" (autocast; weights and optimizer stay fp32).
+    precision: "auto" (bf16 where the device computes it natively, else fp32; see
+        metafas.hardware), "fp32", or "bf16" (autocast of F and D; weights, optimizer and the
+        meta learner M stay fp32).
     device: "cpu", "cuda" or "auto".
     batched_domains: one forward of F over all source domains with per-domain BatchNorm
         statistics (equal to the released code's per-domain forwards, and faster).
@@ -71,7 +73,7 @@ class TrainConfig:
     k: int = 10
     lr: float = 1e-3
     seed: int = 0
-    precision: str = "fp32"
+    precision: str = "auto"
     device: str = "auto"
     batched_domains: bool = True
     compile: str = "off"
@@ -81,7 +83,8 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.precision not in PRECISIONS:
-            raise ConfigError(f"train.precision {self.precision!r} unknown; known: fp32, bf16")
+            known = ", ".join(PRECISIONS)
+            raise ConfigError(f"train.precision {self.precision!r} unknown; known: {known}")
         if self.compile not in COMPILE_MODES:
             known = ", ".join(COMPILE_MODES)
             raise ConfigError(f"train.compile {self.compile!r} unknown; known: {known}")
@@ -116,12 +119,18 @@ class RunConfig:
         return {"method": self.method, **out, self.method: dataclasses.asdict(self.method_options)}
 
 
+RUNTIME_KEY = "runtime"
 SECTIONS = {"model": DepthNetConfig, "data": DataConfig, "train": TrainConfig}
 
 
 def config_from_dict(raw: dict) -> RunConfig:
-    """Build a RunConfig from nested dicts, rejecting unknown keys and wrong types."""
+    """Build a RunConfig from nested dicts, rejecting unknown keys and wrong types.
+
+    A `runtime` table (what a run ran on, see metafas.hardware.runtime_record) is a record,
+    not configuration: it is ignored here.
+    """
     raw = dict(raw)
+    raw.pop(RUNTIME_KEY, None)
     method = raw.pop("method", "rfm")
     if not isinstance(method, str) or method not in METHODS:
         raise ConfigError(f"method {method!r} unknown; known: {', '.join(sorted(METHODS))}")

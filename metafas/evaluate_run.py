@@ -8,8 +8,9 @@ from metafas.config import config_from_dict
 from metafas.data.loader import FrameReader, protocol_frames
 from metafas.data.simulated import open_store
 from metafas.evaluate import evaluate_frames
+from metafas.hardware import resolve_device
 from metafas.protocols import get_protocol
-from metafas.runs import load_method, resolve_device
+from metafas.runs import load_method
 
 
 def find_checkpoint(path: Path) -> Path:

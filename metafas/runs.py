@@ -1,33 +1,31 @@
 """Building a method from a resolved config, and loading one back from a checkpoint."""
 
+import logging
 from pathlib import Path
 
 import torch
 
 from metafas.checkpoint import load_weights, read_state
 from metafas.config import RunConfig, config_from_dict
+from metafas.hardware import describe, resolve_device, resolve_precision, runtime_record
 from metafas.methods import Method, method_class
 
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("train.device is 'cuda' but no CUDA device is available")
-    return torch.device(name)
+log = logging.getLogger(__name__)
 
 
-def build_method(config: RunConfig) -> Method:
-    """A fresh method (network and optimizer) seeded by train.seed, compiled if asked."""
+def build_method(config: RunConfig, device: torch.device | str | None = None) -> Method:
+    """A fresh method (network and optimizer) seeded by train.seed, compiled if asked, on
+    `device` (default: train.device), with train.precision resolved for that device."""
+    device = resolve_device(config.train.device) if device is None else torch.device(device)
     torch.manual_seed(config.train.seed)
     method = method_class(config.method)(
         config.model,
         config.method_options,
         lr=config.train.lr,
-        precision=config.train.precision,
+        precision=resolve_precision(config.train.precision, device),
         seed=config.train.seed,
         batched_domains=config.train.batched_domains,
-    )
+    ).to(device)
     if config.train.compile != "off":
         compile_networks(method, config.train.compile)
     return method
@@ -46,6 +44,8 @@ def load_method(checkpoint: Path, device: str = "cpu") -> tuple[Method, dict]:
     """The method stored in a checkpoint directory, in eval mode, and the checkpoint's state."""
     state = read_state(checkpoint)
     config = config_from_dict(state["config"])
-    method = build_method(config)
+    method = build_method(config, device)
     method.network.load_state_dict(load_weights(checkpoint))
-    return method.to(device).eval(), state
+    runtime = runtime_record(torch.device(device), config.train.precision, method.precision)
+    log.info("loaded %s on %s", checkpoint, describe(runtime))
+    return method.eval(), state

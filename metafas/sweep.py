@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from metafas.atomic import atomic_write_json
-from metafas.config import RunConfig, resolve_config
+from metafas.config import RUNTIME_KEY, RunConfig, resolve_config
 from metafas.methods import METHODS
 
 if sys.version_info >= (3, 11):
@@ -149,6 +149,7 @@ def plan(spec: SweepSpec) -> list[PlannedRun]:
 
 def stored_config_matches(run_dir: Path, config: RunConfig) -> bool:
     stored = json.loads((run_dir / "config.json").read_text())
+    stored.pop(RUNTIME_KEY, None)  # what the run ran on; a resume may run elsewhere
     return stored == json.loads(json.dumps(config.to_dict(), default=str))
 
 

@@ -19,7 +19,7 @@ from metafas.checkpoint import (
     read_state,
     save_checkpoint,
 )
-from metafas.config import RunConfig, config_from_dict
+from metafas.config import RUNTIME_KEY, RunConfig, config_from_dict
 from metafas.data.loader import FrameReader, ProtocolFrames, SourceBatches, protocol_frames
 from metafas.data.simulated import open_store
 from metafas.data.store import Store
@@ -35,10 +35,11 @@ from metafas.distributed import (
     process_group,
 )
 from metafas.evaluate import records_from_scores, score_protocol, write_scores
+from metafas.hardware import describe, resolve_device, runtime_record
 from metafas.methods import Method
 from metafas.methods.base import NonFiniteLossError
 from metafas.protocols import get_protocol
-from metafas.runs import build_method, resolve_device
+from metafas.runs import build_method
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class Session:
     method: Method
     device: torch.device
     store_info: dict
+    runtime: dict
     first_step: int = 1
     ranks: Ranks = SINGLE
 
@@ -83,10 +85,21 @@ def open_session(
     reader = FrameReader(store.root, config.model.input_size)
     sources = SourceBatches(frames.train, reader, config.train.k, config.train.seed, ranks.rank)
     device = device or resolve_device(config.train.device)
-    method = build_method(config).to(device)
+    method = build_method(config, device)
     method.gradient_sync = gradient_sync(ranks)
+    runtime = runtime_record(device, config.train.precision, method.precision)
+    log.info("training %s on %s", config.method, describe(runtime))
     return Session(
-        config, Path(run_dir), frames, reader, sources, method, device, store.info, ranks=ranks
+        config,
+        Path(run_dir),
+        frames,
+        reader,
+        sources,
+        method,
+        device,
+        store.info,
+        runtime,
+        ranks=ranks,
     )
 
 
@@ -116,7 +129,8 @@ def train(config: RunConfig, run_dir: Path, progress: bool = True, ranks: Ranks 
         session = open_session(config, run_dir, progress, ranks, device)
         if ranks.is_main:
             session.run_dir.mkdir(parents=True, exist_ok=True)
-            atomic_write_json(session.run_dir / "config.json", config.to_dict())
+            record = {**config.to_dict(), RUNTIME_KEY: session.runtime}
+            atomic_write_json(session.run_dir / "config.json", record)
         return run_loop(session, progress)
 
 
@@ -252,6 +266,7 @@ def evaluate_step(session: Session, step: int) -> list[dict]:
         "selection": "last",
         "world_size": session.ranks.world_size,  # the global batch is world_size times train.k
         "config": config.to_dict(),
+        RUNTIME_KEY: session.runtime,
     }
     for record in records:
         append_line(session.run_dir / "results.jsonl", json.dumps({**common, **record}))

@@ -31,7 +31,10 @@ def test_train_then_evaluate_writes_the_run(tiny_store, tmp_path, capsys):
         ("frame", "source_val_eer", False),
         ("frame", "target_eer", True),
     }
+    runtime = config.pop("runtime")
+    assert runtime["precision"] == "fp32" and runtime["device"] == "cpu"
     assert all(0 <= r["metrics"]["HTER"] <= 1 and r["config"] == config for r in records)
+    assert all(r["runtime"] == runtime for r in records)
     checkpoint = latest_checkpoint(run)
     assert checkpoint.name == "step_0000003"
     assert {p.name for p in checkpoint.iterdir()} == {
