@@ -21,6 +21,11 @@ class RFM(Method):
     released code). The adapted meta learner M(theta_M') reuses M's BatchNorm buffers: every
     training-mode forward, adapted or not, normalises with its own batch statistics and updates
     the shared running statistics, which evaluation then uses.
+
+    Precision: M, its inner step and every forward with theta_M or theta_M'(i) run in fp32,
+    also when F and D run under bf16 autocast (MetaLearner.forward). With alpha = 1e-3 the
+    inner step is far below bf16's resolution: in bf16 most adapted weights would round back
+    to theta_M, and the second-order part of the gradient would be lost.
     """
 
     @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 All convolutions are 3x3, stride 1, padding 1, with bias, followed by BatchNorm and ReLU.
 """
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -102,7 +103,13 @@ class DepthEstimator(nn.Module):
 
 
 class MetaLearner(nn.Module):
-    """theta_M: the live/spoof classifier adapted in the inner loop; returns one logit."""
+    """theta_M: the live/spoof classifier adapted in the inner loop; returns one logit.
+
+    It always computes in fp32, also under bf16 autocast: RFM's inner step theta_M - alpha *
+    grad (alpha = 1e-3) changes a weight by far less than bf16's 8-bit mantissa resolves, so
+    casting the adapted weights to bf16 would round most of them back to theta_M and erase the
+    meta-gradient. M is under 1 % of a step's FLOPs (benchmarks/precision.py).
+    """
 
     def __init__(self, c: DepthNetConfig):
         super().__init__()
@@ -118,7 +125,9 @@ class MetaLearner(nn.Module):
         self.head = nn.Linear(c.channels(512), 1)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return self.head(self.layers(features)).squeeze(1)  # (B,) logits, 1 = live
+        with fp32_region(features.device.type):
+            features = features.to(self.head.weight.dtype)  # bf16 from F under autocast
+            return self.head(self.layers(features)).squeeze(1)  # (B,) logits, 1 = live
 
 
 class DepthNet(nn.Module):
@@ -136,6 +145,14 @@ class DepthNet(nn.Module):
         """Live probability per image: F then M then sigmoid, (B, 3, S, S) -> (B,)."""
         features, _ = self.feature_extractor(rgb)
         return torch.sigmoid(self.meta_learner(features))
+
+
+def fp32_region(device_type: str):
+    """Autocast switched off inside the block where it is on (a no-op otherwise, so that
+    exported graphs hold no autocast nodes)."""
+    if torch.is_autocast_enabled(device_type):
+        return torch.autocast(device_type, enabled=False)
+    return nullcontext()
 
 
 def xavier_init(module: nn.Module) -> None:
