@@ -1,21 +1,39 @@
 """Atomic file writes: write a temporary file next to the target, fsync, then rename.
 
 An interrupted write leaves the previous file (or no file) in place, never a half-written one.
+The file gets the permissions of a plain open(): 0o666 masked by the process umask.
 """
 
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
+
+# Like tempfile.mkstemp, but created with mode 0o666 instead of 0o600: the kernel then applies
+# the umask (or the folder's default ACL) at creation, so nothing reads the umask, races with
+# another thread changing it, or caches it. O_EXCL makes the name ours alone.
+CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+CREATE_ATTEMPTS = 100
+
+
+def create_temporary(path: Path) -> tuple[int, Path]:
+    """A new, empty file beside `path` (hidden, random name): its descriptor and its path."""
+    for _ in range(CREATE_ATTEMPTS):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, CREATE_FLAGS, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path} after {CREATE_ATTEMPTS} tries")
 
 
 def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> Path:
     """Call `write` on a temporary binary file and rename it to `path` once complete."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = create_temporary(path)
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
@@ -23,7 +41,7 @@ def atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> Path:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 

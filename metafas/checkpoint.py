@@ -4,6 +4,9 @@ A checkpoint is a directory written under a temporary name and renamed when comp
     model.safetensors      the network's state dict (weights and BatchNorm buffers)
     optimizer.safetensors  the optimizer's tensors (absent in an exported model)
     state.json             format, step, resolved config, RNG and sampler states, threshold
+
+Every file goes through metafas.atomic, so it follows the umask (safetensors' own save_file
+writes mode 0o600 whatever the umask).
 """
 
 import json
@@ -12,9 +15,9 @@ import shutil
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
-from metafas.atomic import atomic_write_json, atomic_write_text
+from metafas.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 FORMAT = "metafas-checkpoint"
 VERSION = 1
@@ -49,10 +52,10 @@ def save_checkpoint(directory: Path, network: torch.nn.Module, state: dict, opti
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     weights = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
-    save_file(weights, partial / "model.safetensors")
+    atomic_write_bytes(partial / "model.safetensors", save(weights))
     if optimizer is not None:
         tensors, groups = flatten_optimizer(optimizer.state_dict())
-        save_file(tensors, partial / "optimizer.safetensors")
+        atomic_write_bytes(partial / "optimizer.safetensors", save(tensors))
         state = {**state, "optimizer": groups}
     atomic_write_json(partial / "state.json", {"format": FORMAT, "version": VERSION, **state})
     if directory.exists():
