@@ -129,8 +129,14 @@ def run_train(args) -> int:
         out = Path(args.out or f"runs/{config.data.protocol}-{config.method}-{stamp}")
         run_dir = train(config, out, ranks=ranks)
     if ranks.is_main:
-        print(f"run directory: {run_dir}")
+        from metafas.demo import format_table, summary_row
+
+        print(format_table([summary_row(read_method(run_dir), run_dir)]))
     return 0
+
+
+def read_method(run_dir: Path) -> str:
+    return json.loads((run_dir / "config.json").read_text())["method"]
 
 
 def shortcut_overrides(args) -> list[str]:

@@ -50,13 +50,16 @@ def summary_row(method: str, run_dir: Path) -> dict:
 
 
 def format_table(rows: list[dict]) -> str:
+    """The final video-level figures of each run: HTER at the source-validation threshold,
+    HTER at the oracle threshold, AUC, EER, the step and the run directory."""
     head = (
-        f"{'method':8} {'HTER source-thr':>15} {'HTER oracle-thr':>15} {'AUC':>6} {'EER':>6}  run"
+        f"{'method':8} {'HTER source-thr':>15} {'HTER oracle-thr':>15} {'AUC':>6} {'EER':>6} "
+        f"{'step':>6}  run"
     )
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
             f"{r['method']:8} {100 * r['hter_source']:15.2f} {100 * r['hter_oracle']:15.2f} "
-            f"{100 * r['auc']:6.2f} {100 * r['eer']:6.2f}  {r['run_dir']}"
+            f"{100 * r['auc']:6.2f} {100 * r['eer']:6.2f} {r['step']:6d}  {r['run_dir']}"
         )
     return "\n".join(lines) + "\n(video level, percent; oracle = threshold chosen on target labels)"
