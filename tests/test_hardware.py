@@ -58,9 +58,7 @@ def test_unknown_precision_is_refused():
 
 
 @pytest.mark.parametrize("fixture, expected", [("avx2_only", "fp32"), ("amx", "bf16")])
-def test_presets_default_to_auto_and_methods_get_the_resolved_precision(
-    request, fixture, expected
-):
+def test_presets_default_to_auto_and_methods_get_the_resolved_precision(request, fixture, expected):
     request.getfixturevalue(fixture)
     for preset in ("cpu", "paper"):
         assert resolve_config(preset).train.precision == "auto"
