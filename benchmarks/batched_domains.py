@@ -9,8 +9,8 @@ import statistics
 import time
 
 from benchmarks.step_time import random_batches
-from metafas.config import resolve_config
-from metafas.runs import build_method
+from metafas.training.config import resolve_config
+from metafas.training.runs import build_method
 
 
 def main() -> None:

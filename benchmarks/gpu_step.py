@@ -16,8 +16,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from benchmarks.step_time import random_batches
-from metafas.config import resolve_config
-from metafas.runs import build_method
+from metafas.training.config import resolve_config
+from metafas.training.runs import build_method
 
 # Dense (no sparsity) bf16 tensor-core peaks in TFLOP/s, from the vendors' data sheets.
 BF16_PEAK_TFLOPS = {

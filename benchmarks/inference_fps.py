@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from metafas.config import resolve_config
 from metafas.deploy.export import export_network
 from metafas.deploy.onnx_runtime import onnx_session
 from metafas.models import DepthNet
+from metafas.training.config import resolve_config
 
 
 def runtimes(preset: str, directory: Path, threads: int) -> tuple[DepthNet, object]:

@@ -9,11 +9,11 @@ step rate is RFM's update on the same batches; the loader keeps up when its rate
 import argparse
 import time
 
-from metafas.config import resolve_config
 from metafas.data.loader import FrameReader, SourceBatches, protocol_frames
+from metafas.data.protocols import get_protocol
 from metafas.data.simulated import open_store
-from metafas.protocols import get_protocol
-from metafas.runs import build_method
+from metafas.training.config import resolve_config
+from metafas.training.runs import build_method
 
 
 def frames_per_second(sources: SourceBatches, steps: int) -> float:

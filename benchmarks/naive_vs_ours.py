@@ -20,11 +20,11 @@ import torch
 import torch.nn.functional as nnf
 from PIL import Image
 
-from metafas.config import resolve_config
 from metafas.data.loader import FrameReader, SourceBatches, protocol_frames
+from metafas.data.protocols import get_protocol
 from metafas.data.simulated import open_store
-from metafas.protocols import get_protocol
-from metafas.runs import build_method
+from metafas.training.config import resolve_config
+from metafas.training.runs import build_method
 
 
 def naive_sample(root, frame, size: int) -> tuple[np.ndarray, np.ndarray]:

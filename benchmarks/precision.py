@@ -15,9 +15,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from benchmarks.step_time import random_batches
-from metafas.config import resolve_config
-from metafas.hardware import cpu_capability, resolve_device, resolve_precision
-from metafas.runs import build_method
+from metafas.training.config import resolve_config
+from metafas.training.hardware import cpu_capability, resolve_device, resolve_precision
+from metafas.training.runs import build_method
 
 
 def meta_learner_share(method, batches) -> tuple[float, float]:

@@ -27,12 +27,12 @@ from urllib.parse import urlparse
 import numpy as np
 from PIL import Image
 
-from metafas.checkpoint import save_checkpoint
-from metafas.config import resolve_config
 from metafas.deploy.limits import ServeLimits
 from metafas.deploy.server import BackgroundServer, serving_app
 from metafas.media import FrameSampling
-from metafas.runs import build_method
+from metafas.training.checkpoint import save_checkpoint
+from metafas.training.config import resolve_config
+from metafas.training.runs import build_method
 
 LOOPBACK = ("127.0.0.1", "localhost")
 

@@ -12,9 +12,9 @@ import time
 
 import torch
 
-from metafas.config import resolve_config
 from metafas.data.batch import Batch
-from metafas.runs import build_method
+from metafas.training.config import resolve_config
+from metafas.training.runs import build_method
 
 
 def random_batches(n_domains: int, k: int, size: int, seed: int = 0) -> list[Batch]:

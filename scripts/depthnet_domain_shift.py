@@ -14,11 +14,11 @@ import time
 import numpy as np
 
 from metafas import metrics
-from metafas.config import resolve_config
 from metafas.data.loader import FrameReader, SourceBatches
 from metafas.data.simulated import DEFAULT_DOMAINS, open_store
-from metafas.evaluate import grouped, score_frames
-from metafas.runs import build_method
+from metafas.evaluation.scoring import grouped, score_frames
+from metafas.training.config import resolve_config
+from metafas.training.runs import build_method
 
 
 def train_on(domain: str, store, reader: FrameReader, steps: int, seed: int):

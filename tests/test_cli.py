@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from metafas.checkpoint import latest_checkpoint, read_state
 from metafas.cli import SUBCOMMANDS, main
+from metafas.training.checkpoint import latest_checkpoint, read_state
 
 
 @pytest.mark.parametrize("command", sorted(SUBCOMMANDS))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from metafas.config import ConfigError, config_from_dict, preset_names, resolve_config
+from metafas.training.config import ConfigError, config_from_dict, preset_names, resolve_config
 
 
 def test_presets_exist_and_resolve():

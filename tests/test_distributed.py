@@ -27,12 +27,15 @@ import torch.multiprocessing as mp
 from safetensors.torch import load_file
 from torch import nn
 
-from metafas.checkpoint import latest_checkpoint, mark_latest, read_state
-from metafas.config import RunConfig, resolve_config
 from metafas.data.batch import Batch
 from metafas.data.loader import FrameReader, SourceBatches, protocol_frames
+from metafas.data.protocols import get_protocol
 from metafas.data.simulated import open_store
-from metafas.distributed import (
+from metafas.methods import Method
+from metafas.methods.base import NonFiniteLossError
+from metafas.training.checkpoint import latest_checkpoint, mark_latest, read_state
+from metafas.training.config import RunConfig, resolve_config
+from metafas.training.distributed import (
     DistributedError,
     Ranks,
     all_reduce_step,
@@ -42,11 +45,8 @@ from metafas.distributed import (
     launched_ranks,
     process_group,
 )
-from metafas.methods import Method
-from metafas.methods.base import NonFiniteLossError
-from metafas.protocols import get_protocol
-from metafas.runs import build_method
-from metafas.train import RunDirError, resume
+from metafas.training.loop import RunDirError, resume
+from metafas.training.runs import build_method
 
 WORLD = 2
 STEPS = 3

@@ -15,14 +15,14 @@ import pytest
 import torch
 from PIL import Image
 
-from metafas.checkpoint import CheckpointError, save_checkpoint
-from metafas.config import resolve_config
-from metafas.runs import build_method, load_method
+from metafas.training.checkpoint import CheckpointError, save_checkpoint
+from metafas.training.config import resolve_config
+from metafas.training.runs import build_method, load_method
 
 onnxruntime = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
 
-from metafas.commands_deploy import add_export_args, run_export  # noqa: E402
+from metafas.cli.deploy import add_export_args, run_export  # noqa: E402
 from metafas.deploy import Predictor, load_scorer  # noqa: E402
 from metafas.deploy.export import (  # noqa: E402
     PARITY_TOLERANCE,

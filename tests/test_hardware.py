@@ -5,9 +5,9 @@ import logging
 import pytest
 import torch
 
-from metafas import hardware
-from metafas.config import resolve_config
-from metafas.runs import build_method
+from metafas.training import hardware
+from metafas.training.config import resolve_config
+from metafas.training.runs import build_method
 
 CPU = torch.device("cpu")
 
@@ -39,7 +39,7 @@ def test_auto_on_cuda_asks_the_device(monkeypatch, supported, expected):
 
 
 def test_explicit_precisions_stay_and_slow_bf16_is_warned(avx2_only, caplog):
-    with caplog.at_level(logging.WARNING, logger="metafas.hardware"):
+    with caplog.at_level(logging.WARNING, logger="metafas.training.hardware"):
         assert hardware.resolve_precision("fp32", CPU) == "fp32"
         assert not caplog.records
         assert hardware.resolve_precision("bf16", CPU) == "bf16"
@@ -47,7 +47,7 @@ def test_explicit_precisions_stay_and_slow_bf16_is_warned(avx2_only, caplog):
 
 
 def test_explicit_bf16_on_native_hardware_is_not_warned(amx, caplog):
-    with caplog.at_level(logging.WARNING, logger="metafas.hardware"):
+    with caplog.at_level(logging.WARNING, logger="metafas.training.hardware"):
         assert hardware.resolve_precision("bf16", CPU) == "bf16"
     assert not caplog.records
 

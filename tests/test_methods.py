@@ -123,8 +123,8 @@ def test_compiled_feature_extractor_matches_eager(name):
     """torch.compile of F and D keeps second-order RFM gradients (aot_eager: fast to compile)."""
     import torch._dynamo.utils
 
-    from metafas.config import resolve_config
-    from metafas.runs import build_method
+    from metafas.training.config import resolve_config
+    from metafas.training.runs import build_method
 
     torch._dynamo.reset()  # an earlier case's compiled code would otherwise be reused
     torch._dynamo.utils.counters.clear()

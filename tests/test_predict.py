@@ -18,14 +18,14 @@ import pytest
 import torch
 from PIL import Image
 
-from metafas.checkpoint import CheckpointError, mark_latest, save_checkpoint
-from metafas.commands_deploy import add_predict_args, run_predict
-from metafas.config import resolve_config
+from metafas.cli.deploy import add_predict_args, run_predict
 from metafas.deploy import Predictor, choose_threshold, collect_inputs, load_scorer
 from metafas.deploy.crops import crop_settings, resize
 from metafas.faces import CropSettings, Face, crop_face
 from metafas.media import FrameSampling, write_video
-from metafas.runs import build_method
+from metafas.training.checkpoint import CheckpointError, mark_latest, save_checkpoint
+from metafas.training.config import resolve_config
+from metafas.training.runs import build_method
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
 PREPARED = {

@@ -18,13 +18,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from metafas.commands_prepare import add_prepare_args, run_prepare
+from metafas.cli.prepare import add_prepare_args, run_prepare
+from metafas.data.protocols import get_protocol
 from metafas.data.store import read_store
 from metafas.datasets import scan
 from metafas.faces import CropSettings, Face
 from metafas.media import FrameSampling, write_video
 from metafas.prepare import FaceTools, PrepareError, prepare_dataset, read_reports
-from metafas.protocols import get_protocol
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 LAYOUTS = SHARED / "dataset_layouts"

@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from metafas.data.loader import protocol_frames
-from metafas.data.store import read_store
-from metafas.protocols import (
+from metafas.data.protocols import (
     BENCHMARK_TASKS,
     PROTOCOLS,
     Protocol,
@@ -18,6 +17,7 @@ from metafas.protocols import (
     get_protocol,
     load_protocols,
 )
+from metafas.data.store import read_store
 
 
 @pytest.mark.parametrize("task", BENCHMARK_TASKS)

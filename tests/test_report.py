@@ -11,11 +11,11 @@ from PIL import Image
 from test_selection import scored
 from test_table import TARGETS, make_run
 
-from metafas.config import resolve_config
-from metafas.report import write_report
-from metafas.report.data import confident_mistakes
-from metafas.report.figures import mistakes_figure
-from metafas.train import train
+from metafas.evaluation.report import write_report
+from metafas.evaluation.report.data import confident_mistakes
+from metafas.evaluation.report.figures import mistakes_figure
+from metafas.training.config import resolve_config
+from metafas.training.loop import train
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PROBE = """

@@ -9,10 +9,15 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from metafas.checkpoint import CheckpointError, latest_checkpoint, read_state, save_checkpoint
-from metafas.config import resolve_config
 from metafas.methods.base import NonFiniteLossError
-from metafas.train import RunDirError, resume, train
+from metafas.training.checkpoint import (
+    CheckpointError,
+    latest_checkpoint,
+    read_state,
+    save_checkpoint,
+)
+from metafas.training.config import resolve_config
+from metafas.training.loop import RunDirError, resume, train
 
 STEPS = 40
 

@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 
 from metafas import metrics
-from metafas.config import resolve_config
 from metafas.data.store import FrameRecord
-from metafas.evaluate import ScoredFrames, grouped, read_scores, write_scores
-from metafas.selection import (
+from metafas.evaluation.scoring import ScoredFrames, grouped, read_scores, write_scores
+from metafas.evaluation.selection import (
     SelectionError,
     find_runs,
     read_run,
@@ -20,7 +19,8 @@ from metafas.selection import (
     selected_result,
     threshold_for,
 )
-from metafas.train import train
+from metafas.training.config import resolve_config
+from metafas.training.loop import train
 
 
 def scored(domain: str, split: str, videos: list[tuple[int, list[float]]]) -> ScoredFrames:

@@ -18,18 +18,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from metafas.checkpoint import save_checkpoint
-from metafas.config import resolve_config
 from metafas.deploy import load_scorer
 from metafas.faces import Face
 from metafas.media import FrameSampling, write_video
-from metafas.runs import build_method
+from metafas.training.checkpoint import save_checkpoint
+from metafas.training.config import resolve_config
+from metafas.training.runs import build_method
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 pytest.importorskip("multipart")
 
-from metafas.commands_deploy import add_serve_args, run_serve  # noqa: E402
+from metafas.cli.deploy import add_serve_args, run_serve  # noqa: E402
 from metafas.deploy.limits import ServeLimits  # noqa: E402
 from metafas.deploy.serve import create_app  # noqa: E402
 from metafas.deploy.server import BackgroundServer, predictor_factory, serving_app  # noqa: E402

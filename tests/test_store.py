@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from metafas.data.loader import FrameReader, SourceBatches, held_out_subjects, protocol_frames
+from metafas.data.protocols import Protocol, get_protocol
 from metafas.data.store import StoreError, StoreWriter, VideoMeta, read_store, video_dir
-from metafas.protocols import Protocol, get_protocol
 
 
 def test_round_trip_and_depth(tiny_store):

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from metafas import commands_reporting
-from metafas.sweep import SweepError, load_spec, plan, run_sweep
+from metafas.cli import reporting
+from metafas.training.sweep import SweepError, load_spec, plan, run_sweep
 
 SPEC = """
 preset = "tiny"
@@ -112,9 +112,9 @@ def test_a_finished_run_of_another_config_is_an_error(spec, tmp_path):
 def test_sweep_command_dry_run_and_run(tmp_path, tiny_store, capsys):
     spec_path = write_spec(tmp_path / "sweep.toml", tiny_store)
     parser = argparse.ArgumentParser()
-    commands_reporting.add_sweep_args(parser)
+    reporting.add_sweep_args(parser)
     args = parser.parse_args([str(spec_path), "--out", str(tmp_path / "out"), "--dry-run"])
-    assert commands_reporting.run_sweep(args) == 0
+    assert reporting.run_sweep(args) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 6 and all(line.endswith(": new") for line in lines)
     assert not (tmp_path / "out").exists()
@@ -123,8 +123,8 @@ def test_sweep_command_dry_run_and_run(tmp_path, tiny_store, capsys):
 @pytest.mark.parametrize("name", ["sweep", "table", "report"])
 def test_help_of_the_reporting_commands(name, capsys):
     parser = argparse.ArgumentParser(prog=f"metafas {name}")
-    getattr(commands_reporting, f"add_{name}_args")(parser)
+    getattr(reporting, f"add_{name}_args")(parser)
     with pytest.raises(SystemExit):
         parser.parse_args(["--help"])
     assert "--out" in capsys.readouterr().out
-    assert getattr(commands_reporting, f"run_{name}").__doc__
+    assert getattr(reporting, f"run_{name}").__doc__

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from test_selection import step_scores
 
-from metafas import commands_reporting
-from metafas.config import resolve_config
-from metafas.evaluate import write_scores
-from metafas.table import TableError, build_table, collect_results, summarize
-from metafas.train import train
+from metafas.cli import reporting
+from metafas.evaluation.scoring import write_scores
+from metafas.evaluation.table import TableError, build_table, collect_results, summarize
+from metafas.training.config import resolve_config
+from metafas.training.loop import train
 
 VAL = [(1, [0.8]), (1, [0.9]), (0, [0.1]), (0, [0.2])]  # source_val_eer threshold: 0.8
 # Target EER thresholds: 0.85 for both, so the threshold gap is -0.05.
@@ -104,10 +104,10 @@ def test_table_command_matches_what_training_recorded(tiny_store, tmp_path):
     config = resolve_config("tiny", [f'data.store="{tiny_store}"', 'method="deepall"'])
     run_dir = train(config, tmp_path / "runs" / "one", progress=False)
     parser = argparse.ArgumentParser()
-    commands_reporting.add_table_args(parser)
+    reporting.add_table_args(parser)
     out = tmp_path / "table.csv"
     args = parser.parse_args([str(tmp_path / "runs"), "--format", "csv", "--out", str(out)])
-    assert commands_reporting.run_table(args) == 0
+    assert reporting.run_table(args) == 0
     rows = list(csv.DictReader(out.open()))
     records = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
     for rule in ("source_val_eer", "target_eer"):

@@ -10,9 +10,9 @@ import urllib.request
 
 import pytest
 
-from metafas.config import resolve_config
-from metafas.report.data import training_scalars
-from metafas.train import train
+from metafas.evaluation.report.data import training_scalars
+from metafas.training.config import resolve_config
+from metafas.training.loop import train
 
 START_TIMEOUT_S = 60
 # Loopback requests must never go through a proxy named in the environment.

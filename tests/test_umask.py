@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from metafas.checkpoint import latest_checkpoint
-from metafas.config import resolve_config
 from metafas.data.simulated import write_simulated
-from metafas.report import write_report
-from metafas.train import train
+from metafas.evaluation.report import write_report
+from metafas.training.checkpoint import latest_checkpoint
+from metafas.training.config import resolve_config
+from metafas.training.loop import train
 
 UMASKS = {"umask022": 0o022, "umask077": 0o077}
 HAS_ONNX_EXPORTER = all(find_spec(name) for name in ("onnx", "onnxruntime", "onnxscript"))

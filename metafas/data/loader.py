@@ -11,8 +11,8 @@ import torch
 from PIL import Image
 
 from metafas.data.batch import Batch
+from metafas.data.protocols import Protocol
 from metafas.data.store import FrameRecord, Store, StoreError
-from metafas.protocols import Protocol
 
 
 def held_out_subjects(subjects: set[str], fraction: float) -> set[str]:

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from metafas.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+from metafas.data.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 FORMAT_VERSION = 1
 

@@ -5,8 +5,9 @@ JSON. The ONNX runtime needs the `onnx` extra, the HTTP service the `serve` extr
 """
 
 from metafas.deploy.artifacts import Artifact, resolve_artifact
+from metafas.deploy.loading import load_scorer
 from metafas.deploy.predict import Prediction, Predictor, collect_inputs
-from metafas.deploy.scorer import Scorer, Threshold, choose_threshold, load_scorer
+from metafas.deploy.scorer import Scorer, Threshold, choose_threshold
 
 __all__ = [
     "Artifact",

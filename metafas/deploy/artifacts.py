@@ -11,7 +11,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from metafas.checkpoint import (
+from metafas.training.checkpoint import (
     CheckpointError,
     latest_checkpoint,
     read_json_document,

@@ -18,11 +18,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from metafas.atomic import atomic_write_json
-from metafas.checkpoint import CheckpointError
+from metafas.data.atomic import atomic_write_json
 from metafas.deploy.artifacts import EXPORT_FORMAT, EXPORT_VERSION, resolve_artifact
 from metafas.deploy.onnx_runtime import onnx_session
 from metafas.extras import require_extra
+from metafas.training.checkpoint import CheckpointError
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def export_checkpoint(
     Raises:
         ParityError: ONNX Runtime differs from PyTorch by more than PARITY_TOLERANCE.
     """
-    from metafas.runs import load_method
+    from metafas.training.runs import load_method
 
     artifact = resolve_artifact(checkpoint)
     if artifact.kind != "checkpoint":

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import logging
 import math
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from metafas.checkpoint import CheckpointError
-from metafas.deploy.artifacts import Artifact, resolve_artifact
+from metafas.deploy.artifacts import Artifact
+from metafas.training.checkpoint import CheckpointError
+from metafas.training.runs import load_method
 
 logger = logging.getLogger(__name__)
 
-RUNTIMES = ("auto", "torch", "onnx")
 DEFAULT_THRESHOLD = 0.5
 BATCH = 32  # frames per forward pass, bounding memory on long videos
 
@@ -99,57 +98,8 @@ class TorchScorer(Scorer):
     runtime = "torch"
 
     def __init__(self, artifact: Artifact, threshold: Threshold) -> None:
-        from metafas.runs import load_method
-
         super().__init__(artifact.path, artifact.metadata, threshold)
         self.method, _ = load_method(artifact.path, "cpu")
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         return self.method.predict(torch.from_numpy(images)).numpy()
-
-
-def load_scorer(
-    path: str | Path,
-    runtime: str = "auto",
-    threshold: float | None = None,
-    threads: int | None = None,
-) -> Scorer:
-    """Load a checkpoint, run directory or export for scoring.
-
-    Args:
-        path: checkpoint dir, run dir (its latest checkpoint) or `metafas export` dir.
-        runtime: "torch", "onnx", or "auto" (onnx for an export, torch for a checkpoint). ONNX
-            on a checkpoint exports it to a temporary file first.
-        threshold: a fixed threshold overriding the stored one.
-        threads: ONNX Runtime intra-op threads (None: its default).
-    """
-    if runtime not in RUNTIMES:
-        raise ValueError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}")
-    artifact = resolve_artifact(path)
-    chosen = choose_threshold(artifact.metadata, threshold)
-    if runtime == "auto":
-        runtime = "onnx" if artifact.kind == "export" else "torch"
-    if runtime == "torch":
-        if artifact.kind == "export":
-            raise CheckpointError(
-                f"{artifact.path} is an ONNX export; use --runtime onnx, or give a checkpoint"
-            )
-        return TorchScorer(artifact, chosen)
-    from metafas.deploy.onnx_runtime import OnnxScorer
-
-    if artifact.kind == "export":
-        return OnnxScorer(artifact.path / "model.onnx", artifact, chosen, threads)
-    return _onnx_from_checkpoint(artifact, chosen, threads)
-
-
-def _onnx_from_checkpoint(artifact: Artifact, threshold: Threshold, threads: int | None):
-    """Export a checkpoint to a temporary ONNX file and load it (ONNX Runtime keeps it)."""
-    from metafas.deploy.export import export_network
-    from metafas.deploy.onnx_runtime import OnnxScorer
-    from metafas.runs import load_method
-
-    logger.info("exporting %s to ONNX for this run (metafas export saves it)", artifact.path)
-    method, _ = load_method(artifact.path, "cpu")
-    with tempfile.TemporaryDirectory(prefix="metafas-onnx-") as tmp:
-        onnx_path = export_network(method.network, Path(tmp) / "model.onnx")
-        return OnnxScorer(onnx_path, artifact, threshold, threads)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from metafas.deploy.crops import describe_training_data
 from metafas.deploy.limits import ServeLimits
+from metafas.deploy.loading import load_scorer
 from metafas.deploy.predict import Predictor
-from metafas.deploy.scorer import Scorer, load_scorer
+from metafas.deploy.scorer import Scorer
 from metafas.deploy.serve import PredictorFactory, create_app
 from metafas.extras import import_extra
 from metafas.faces import FaceDetector

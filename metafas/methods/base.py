@@ -45,7 +45,7 @@ class Method(nn.Module):
 
     name = "method"
     Config: type
-    # Data-parallel training sets this (metafas.distributed.gradient_sync): called after
+    # Data-parallel training sets this (metafas.training.distributed.gradient_sync): called after
     # backward with the loss terms, it averages gradients and terms over ranks.
     gradient_sync: Callable[[nn.Module, dict], dict] | None = None
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from metafas.atomic import atomic_write_json, atomic_write_text
+from metafas.data.atomic import atomic_write_json, atomic_write_text
 from metafas.data.store import video_dir
 
 REPORTS_DIR = "prepare/videos"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from metafas.atomic import atomic_write_json
+from metafas.data.atomic import atomic_write_json
 from metafas.data.store import StoreWriter
 from metafas.datasets import VideoRecord, get_reader, scan
 from metafas.faces import CropSettings

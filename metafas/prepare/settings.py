@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from metafas.atomic import atomic_write_json
+from metafas.data.atomic import atomic_write_json
 from metafas.extras import MissingExtraError
 from metafas.faces import (
     CropSettings,

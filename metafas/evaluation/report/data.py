@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from metafas.data.simulated import default_store_path
-from metafas.evaluate import ScoredFrames, grouped
-from metafas.selection import Run, Scores, select_step, threshold_for
+from metafas.evaluation.scoring import ScoredFrames, grouped
+from metafas.evaluation.selection import Run, Scores, select_step, threshold_for
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from metafas.atomic import atomic_write_text
+from metafas.data.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ def run_sweep(args) -> int:
     directory each, named <protocol>-<method>[+<ablation>]-seed<seed>. Finished runs of the same
     config are skipped and interrupted ones resumed, so the same command restarts a stopped
     sweep. See docs/evaluation.md."""
-    from metafas import sweep
+    from metafas.training import sweep
 
     spec = sweep.load_spec(Path(args.spec))
     out = Path(args.out)
@@ -68,7 +68,7 @@ def run_table(args) -> int:
     """The paper-style table from finished runs' saved scores: methods as rows, per protocol
     target HTER and AUC (%) as mean +/- std over seeds, one block per selection rule and
     threshold rule; blocks that look at target labels are marked (oracle)."""
-    from metafas.table import build_table
+    from metafas.evaluation.table import build_table
 
     text = build_table([Path(d) for d in args.dirs], args.format, args.level, args.fixed_threshold)
     if args.out:
@@ -101,7 +101,7 @@ def run_report(args) -> int:
     """An HTML page (figures as PNG files beside it) of a run or a sweep: results under every
     selection and threshold rule with bootstrap intervals, ROC and DET curves, score histograms
     per domain and attack type, training curves and the most confident target mistakes."""
-    from metafas.report import write_report
+    from metafas.evaluation.report import write_report
 
     page = write_report(Path(args.path), Path(args.out), args.n_boot, args.fixed_threshold)
     print(f"report: {page}")

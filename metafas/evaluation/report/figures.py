@@ -15,8 +15,8 @@ from PIL import Image
 from scipy.special import ndtri
 
 from metafas import metrics
-from metafas.report.data import Mistake, SelectedSteps, Thresholds
-from metafas.selection import Scores
+from metafas.evaluation.report.data import Mistake, SelectedSteps, Thresholds
+from metafas.evaluation.selection import Scores
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import torch
 
-from metafas.checkpoint import load_weights, read_state
-from metafas.config import RunConfig, config_from_dict
-from metafas.hardware import describe, resolve_device, resolve_precision, runtime_record
 from metafas.methods import Method, method_class
+from metafas.training.checkpoint import load_weights, read_state
+from metafas.training.config import RunConfig, config_from_dict
+from metafas.training.hardware import describe, resolve_device, resolve_precision, runtime_record
 
 log = logging.getLogger(__name__)
 

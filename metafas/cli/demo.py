@@ -3,8 +3,8 @@
 import json
 from pathlib import Path
 
-from metafas.config import resolve_config
-from metafas.train import train
+from metafas.training.config import resolve_config
+from metafas.training.loop import train
 
 DEMO_METHODS = ("rfm", "deepall")
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from metafas.protocols import PROTOCOLS
-from metafas.selection import (
+from metafas.data.protocols import PROTOCOLS
+from metafas.evaluation.selection import (
     SELECTION_RULES,
     THRESHOLD_RULES,
     find_runs,

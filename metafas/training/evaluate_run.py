@@ -2,15 +2,15 @@
 
 from pathlib import Path
 
-from metafas.atomic import atomic_write_json
-from metafas.checkpoint import latest_checkpoint
-from metafas.config import config_from_dict
+from metafas.data.atomic import atomic_write_json
 from metafas.data.loader import FrameReader, protocol_frames
+from metafas.data.protocols import get_protocol
 from metafas.data.simulated import open_store
-from metafas.evaluate import evaluate_frames
-from metafas.hardware import resolve_device
-from metafas.protocols import get_protocol
-from metafas.runs import load_method
+from metafas.evaluation.scoring import evaluate_frames
+from metafas.training.checkpoint import latest_checkpoint
+from metafas.training.config import config_from_dict
+from metafas.training.hardware import resolve_device
+from metafas.training.runs import load_method
 
 
 def find_checkpoint(path: Path) -> Path:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from metafas import metrics
-from metafas.evaluate import ScoredFrames, grouped, read_scores
+from metafas.evaluation.scoring import ScoredFrames, grouped, read_scores
 
 SELECTION_RULES: dict[str, bool] = {"last": False, "source_val": False, "oracle": True}
 THRESHOLD_RULES: dict[str, bool] = {"source_val_eer": False, "target_eer": True, "fixed": False}
@@ -199,7 +199,7 @@ def is_run_dir(path: Path) -> bool:
 
 
 def read_run(path: Path) -> Run:
-    """Open a run directory written by `metafas.train.train`."""
+    """Open a run directory written by `metafas.training.loop.train`."""
     path = Path(path)
     if not is_run_dir(path):
         raise SelectionError(f"{path} is not a run directory (needs config.json and scores/)")

@@ -10,8 +10,15 @@ import torch
 from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
-from metafas.atomic import append_line, atomic_write_json, atomic_write_text
-from metafas.checkpoint import (
+from metafas.data.atomic import append_line, atomic_write_json, atomic_write_text
+from metafas.data.loader import FrameReader, ProtocolFrames, SourceBatches, protocol_frames
+from metafas.data.protocols import get_protocol
+from metafas.data.simulated import open_store
+from metafas.data.store import Store
+from metafas.evaluation.scoring import records_from_scores, score_protocol, write_scores
+from metafas.methods import Method
+from metafas.methods.base import NonFiniteLossError
+from metafas.training.checkpoint import (
     latest_checkpoint,
     load_optimizer,
     load_weights,
@@ -19,11 +26,8 @@ from metafas.checkpoint import (
     read_state,
     save_checkpoint,
 )
-from metafas.config import RUNTIME_KEY, RunConfig, config_from_dict
-from metafas.data.loader import FrameReader, ProtocolFrames, SourceBatches, protocol_frames
-from metafas.data.simulated import open_store
-from metafas.data.store import Store
-from metafas.distributed import (
+from metafas.training.config import RUNTIME_KEY, RunConfig, config_from_dict
+from metafas.training.distributed import (
     SINGLE,
     Ranks,
     average_buffers,
@@ -34,12 +38,8 @@ from metafas.distributed import (
     gradient_sync,
     process_group,
 )
-from metafas.evaluate import records_from_scores, score_protocol, write_scores
-from metafas.hardware import describe, resolve_device, runtime_record
-from metafas.methods import Method
-from metafas.methods.base import NonFiniteLossError
-from metafas.protocols import get_protocol
-from metafas.runs import build_method
+from metafas.training.hardware import describe, resolve_device, runtime_record
+from metafas.training.runs import build_method
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +116,8 @@ def open_store_in_turn(config: RunConfig, progress: bool, ranks: Ranks) -> Store
 def train(config: RunConfig, run_dir: Path, progress: bool = True, ranks: Ranks = SINGLE) -> Path:
     """Train `config.method` on the protocol's sources, evaluating on its target; a new run.
 
-    Under torchrun pass `ranks` (metafas.distributed.launched_ranks()): rank 0's `run_dir` is
-    used and only rank 0 writes.
+    Under torchrun pass `ranks` (metafas.training.distributed.launched_ranks()): rank 0's
+    `run_dir` is used and only rank 0 writes.
     """
     with process_group(ranks, resolve_device(config.train.device)) as device:
         problem = None

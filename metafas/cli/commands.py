@@ -6,8 +6,8 @@ import logging
 import time
 from pathlib import Path
 
-from metafas.config import preset_names, resolve_config
 from metafas.data.simulated import DEFAULT_DOMAINS, write_simulated
+from metafas.training.config import preset_names, resolve_config
 
 
 def add_demo_args(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +25,7 @@ def add_demo_args(parser: argparse.ArgumentParser) -> None:
 def run_demo(args) -> int:
     """Simulate the default domains (cached), train RFM and DeepAll on three, test on the fourth,
     and print a comparison table."""
-    from metafas.demo import demo, format_table
+    from metafas.cli.demo import demo, format_table
 
     started = time.perf_counter()
     rows = demo(Path(args.out), steps=args.steps, protocol=args.protocol)
@@ -108,8 +108,8 @@ def run_train(args) -> int:
     trains data-parallel: every process draws its own batches, gradients are averaged, and
     rank 0 evaluates and writes (docs/distributed.md).
     """
-    from metafas.distributed import launched_ranks
-    from metafas.train import resume, train
+    from metafas.training.distributed import launched_ranks
+    from metafas.training.loop import resume, train
 
     ranks = launched_ranks()
     if not ranks.is_main:
@@ -129,7 +129,7 @@ def run_train(args) -> int:
         out = Path(args.out or f"runs/{config.data.protocol}-{config.method}-{stamp}")
         run_dir = train(config, out, ranks=ranks)
     if ranks.is_main:
-        from metafas.demo import format_table, summary_row
+        from metafas.cli.demo import format_table, summary_row
 
         print(format_table([summary_row(read_method(run_dir), run_dir)]))
     return 0
@@ -161,7 +161,7 @@ def add_evaluate_args(parser: argparse.ArgumentParser) -> None:
 
 def run_evaluate(args) -> int:
     """Score the target test set with a trained model under every threshold rule."""
-    from metafas.evaluate_run import evaluate_run, format_records
+    from metafas.training.evaluate_run import evaluate_run, format_records
 
     records = evaluate_run(Path(args.run), store=args.store, protocol=args.protocol)
     print(json.dumps(records, indent=2) if args.json else format_records(records))

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from metafas import metrics
-from metafas.atomic import atomic_write_text
+from metafas.data.atomic import atomic_write_text
 from metafas.data.batch import unit_float
 from metafas.data.loader import FrameReader, ProtocolFrames, ordered_batches
 from metafas.data.store import MANIFEST_FIELDS, FrameRecord

@@ -3,11 +3,10 @@
 import logging
 from pathlib import Path
 
-from metafas.atomic import atomic_write_json, atomic_write_text
-from metafas.evaluate import grouped
-from metafas.protocols import PROTOCOLS
-from metafas.report import figures, html
-from metafas.report.data import (
+from metafas.data.atomic import atomic_write_json, atomic_write_text
+from metafas.data.protocols import PROTOCOLS
+from metafas.evaluation.report import figures, html
+from metafas.evaluation.report.data import (
     SelectedSteps,
     confident_mistakes,
     eval_curves,
@@ -16,7 +15,8 @@ from metafas.report.data import (
     store_root,
     training_scalars,
 )
-from metafas.selection import (
+from metafas.evaluation.scoring import grouped
+from metafas.evaluation.selection import (
     LEVELS,
     SELECTION_RULES,
     THRESHOLD_RULES,
@@ -26,7 +26,7 @@ from metafas.selection import (
     read_run,
     run_results,
 )
-from metafas.table import (
+from metafas.evaluation.table import (
     TableError,
     block_title,
     blocks,

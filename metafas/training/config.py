@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from metafas.hardware import PRECISIONS
+from metafas.data.protocols import get_protocol
 from metafas.methods import METHODS, method_class
 from metafas.models import DepthNetConfig
-from metafas.protocols import get_protocol
+from metafas.training.hardware import PRECISIONS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,7 +32,7 @@ class ConfigError(ValueError):
 class DataConfig:
     """Attributes:
     store: prepared-data store directory; "" uses the simulated default domains (cached).
-    protocol: a name from metafas.protocols.PROTOCOLS, or from `protocols_file`.
+    protocol: a name from metafas.data.protocols.PROTOCOLS, or from `protocols_file`.
     protocols_file: a TOML file of user-defined protocols ([protocols.NAME] tables); "" for none.
     val_fraction: share of each source domain's training subjects held out as source validation.
     """
@@ -59,8 +59,8 @@ class TrainConfig:
     lr: Adam learning rate (betas 0.9/0.999, no weight decay).
     seed: seed of weights, samplers and meta-splits.
     precision: "auto" (bf16 where the device computes it natively, else fp32; see
-        metafas.hardware), "fp32", or "bf16" (autocast of F and D; weights, optimizer and the
-        meta learner M stay fp32).
+        metafas.training.hardware), "fp32", or "bf16" (autocast of F and D; weights,
+        optimizer and the meta learner M stay fp32).
     device: "cpu", "cuda" or "auto".
     batched_domains: one forward of F over all source domains with per-domain BatchNorm
         statistics (equal to the released code's per-domain forwards, and faster).
@@ -126,7 +126,7 @@ SECTIONS = {"model": DepthNetConfig, "data": DataConfig, "train": TrainConfig}
 def config_from_dict(raw: dict) -> RunConfig:
     """Build a RunConfig from nested dicts, rejecting unknown keys and wrong types.
 
-    A `runtime` table (what a run ran on, see metafas.hardware.runtime_record) is a record,
+    A `runtime` table (what a run ran on, see metafas.training.hardware.runtime_record) is a record,
     not configuration: it is ignored here.
     """
     raw = dict(raw)
@@ -174,7 +174,7 @@ def check_type(value, hint, where: str):
 
 
 def preset_names() -> list[str]:
-    files = resources.files("metafas") / "presets"
+    files = resources.files("metafas.training") / "presets"
     return sorted(p.name.removesuffix(".toml") for p in files.iterdir() if p.name.endswith(".toml"))
 
 
@@ -187,7 +187,9 @@ def load_toml(source: str) -> dict:
         return tomllib.loads(path.read_text())
     if source not in preset_names():
         raise ConfigError(f"unknown preset {source!r}; known: {', '.join(preset_names())}")
-    return tomllib.loads((resources.files("metafas") / "presets" / f"{source}.toml").read_text())
+    return tomllib.loads(
+        (resources.files("metafas.training") / "presets" / f"{source}.toml").read_text()
+    )
 
 
 def apply_override(raw: dict, assignment: str) -> None:

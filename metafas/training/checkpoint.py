@@ -5,7 +5,7 @@ A checkpoint is a directory written under a temporary name and renamed when comp
     optimizer.safetensors  the optimizer's tensors (absent in an exported model)
     state.json             format, step, resolved config, RNG and sampler states, threshold
 
-Every file goes through metafas.atomic, so it follows the umask (safetensors' own save_file
+Every file goes through metafas.data.atomic, so it follows the umask (safetensors' own save_file
 writes mode 0o600 whatever the umask).
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save
 
-from metafas.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+from metafas.data.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 FORMAT = "metafas-checkpoint"
 VERSION = 1

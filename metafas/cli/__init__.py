@@ -5,41 +5,41 @@ import logging
 import sys
 from collections.abc import Callable
 
-from metafas import commands, commands_deploy, commands_prepare, commands_reporting
+from metafas.cli import commands, deploy, prepare, reporting
 from metafas.extras import MissingExtraError
 
 SUBCOMMANDS: dict[str, tuple[Callable, Callable, str]] = {
     "demo": (commands.add_demo_args, commands.run_demo, "simulate, train RFM and DeepAll, compare"),
     "simulate": (commands.add_simulate_args, commands.run_simulate, "write simulated domains"),
     "prepare": (
-        commands_prepare.add_prepare_args,
-        commands_prepare.run_prepare,
+        prepare.add_prepare_args,
+        prepare.run_prepare,
         "crop the faces of a database into a prepared-data store",
     ),
     "train": (commands.add_train_args, commands.run_train, "train a method on a protocol"),
     "evaluate": (commands.add_evaluate_args, commands.run_evaluate, "evaluate a trained run"),
     "sweep": (
-        commands_reporting.add_sweep_args,
-        commands_reporting.run_sweep,
+        reporting.add_sweep_args,
+        reporting.run_sweep,
         "run protocols x methods x seeds from a TOML file",
     ),
     "table": (
-        commands_reporting.add_table_args,
-        commands_reporting.run_table,
+        reporting.add_table_args,
+        reporting.run_table,
         "results table (md, csv, latex) from runs' scores",
     ),
     "report": (
-        commands_reporting.add_report_args,
-        commands_reporting.run_report,
+        reporting.add_report_args,
+        reporting.run_report,
         "HTML report of a run or a sweep",
     ),
     "predict": (
-        commands_deploy.add_predict_args,
-        commands_deploy.run_predict,
+        deploy.add_predict_args,
+        deploy.run_predict,
         "score images, videos and folders with a checkpoint",
     ),
-    "export": (commands_deploy.add_export_args, commands_deploy.run_export, "export to ONNX"),
-    "serve": (commands_deploy.add_serve_args, commands_deploy.run_serve, "HTTP scoring service"),
+    "export": (deploy.add_export_args, deploy.run_export, "export to ONNX"),
+    "serve": (deploy.add_serve_args, deploy.run_serve, "HTTP scoring service"),
 }
 
 
@@ -69,7 +69,3 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError, RuntimeError, ArithmeticError, MissingExtraError) as error:
         print(f"metafas {args.command}: error: {error}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -15,7 +15,7 @@ made of such overrides only runs for the methods it names. Each run goes to
 `<out>/<protocol>-<method>[+<ablation>]-seed<seed>`. A run directory with `done.json` and the
 config it would run is skipped (one with another config is an error). One with config.json but
 no done.json was interrupted: with the same config it is resumed exactly from its latest
-checkpoint (`metafas.train.resume`); with another config it is moved aside to
+checkpoint (`metafas.training.loop.resume`); with another config it is moved aside to
 `<name>.interrupted-<N>` (kept, never deleted) and trained anew. So a sweep can be stopped at
 any time and restarted with the same command.
 """
@@ -28,9 +28,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from metafas.atomic import atomic_write_json
-from metafas.config import RUNTIME_KEY, RunConfig, resolve_config
+from metafas.data.atomic import atomic_write_json
 from metafas.methods import METHODS
+from metafas.training.config import RUNTIME_KEY, RunConfig, resolve_config
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -186,7 +186,7 @@ OUTCOMES = {"skip": "skipped", "resume": "resumed", "train": "trained"}
 
 def run_one(planned: PlannedRun, out: Path, progress: bool) -> str:
     """Train, resume or skip one planned run; returns "trained", "resumed" or "skipped"."""
-    from metafas.train import resume, train
+    from metafas.training.loop import resume, train
 
     run_dir = out / planned.name
     action = prepare_run_dir(run_dir, planned.config)
