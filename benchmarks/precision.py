@@ -25,11 +25,9 @@ def meta_learner_share(method, batches) -> tuple[float, float]:
     counter = FlopCounterMode(display=False)
     with counter:
         method.update(batches)
-    counts = counter.get_flop_counts()
-    total = sum(counter.get_flop_counts()["Global"].values())
-    in_m = sum(
-        v for name, ops in counts.items() if name.endswith("meta_learner") for v in ops.values()
-    )
+    counts = counter.get_flop_counts()  # keyed by module path from each top module's class
+    total = sum(counts["Global"].values())
+    in_m = sum(counts[type(method.meta_learner).__name__].values())
     return total / 1e9, in_m / total
 
 

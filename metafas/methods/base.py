@@ -61,6 +61,7 @@ class Method(nn.Module):
         super().__init__()
         self.config = config
         self.network = DepthNet(network)
+        self.auxiliary = nn.ModuleDict(self.auxiliary_modules(network))
         self.precision = precision
         self.seed = seed
         self.batched_domains = batched_domains
@@ -80,6 +81,11 @@ class Method(nn.Module):
 
     def loss(self, batches: list[Batch]) -> dict[str, torch.Tensor]:
         raise NotImplementedError
+
+    def auxiliary_modules(self, network: DepthNetConfig) -> dict[str, nn.Module]:
+        """Modules the method trains beside DepthNet (e.g. domain discriminators), made before
+        the optimizer so that it updates them; checkpointed for resume, never deployed."""
+        return {}
 
     def extra_state(self) -> dict:
         """Method state outside parameters and optimizer (for exact resume); JSON-serialisable."""

@@ -45,14 +45,24 @@ def unflatten_optimizer(tensors: dict[str, torch.Tensor], groups: dict) -> dict:
     return {"state": state, "param_groups": groups["param_groups"]}
 
 
-def save_checkpoint(directory: Path, network: torch.nn.Module, state: dict, optimizer=None) -> Path:
-    """Write a checkpoint directory atomically (complete or absent, never half-written)."""
+def save_checkpoint(
+    directory: Path,
+    network: torch.nn.Module,
+    state: dict,
+    optimizer=None,
+    auxiliary: torch.nn.Module | None = None,
+) -> Path:
+    """Write a checkpoint directory atomically (complete or absent, never half-written).
+
+    `auxiliary`: the method's modules beside the network (auxiliary.safetensors, for resume).
+    """
     directory = Path(directory)
     partial = directory.with_name(directory.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    weights = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
-    atomic_write_bytes(partial / "model.safetensors", save(weights))
+    atomic_write_bytes(partial / "model.safetensors", save(tensors_of(network)))
+    if auxiliary is not None and auxiliary.state_dict():
+        atomic_write_bytes(partial / "auxiliary.safetensors", save(tensors_of(auxiliary)))
     if optimizer is not None:
         tensors, groups = flatten_optimizer(optimizer.state_dict())
         atomic_write_bytes(partial / "optimizer.safetensors", save(tensors))
@@ -62,6 +72,10 @@ def save_checkpoint(directory: Path, network: torch.nn.Module, state: dict, opti
         shutil.rmtree(directory)
     os.replace(partial, directory)
     return directory
+
+
+def tensors_of(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
 
 
 def read_state(directory: Path) -> dict:
@@ -95,6 +109,15 @@ def load_weights(directory: Path) -> dict[str, torch.Tensor]:
         return load_file(Path(directory) / "model.safetensors")
     except Exception as error:  # safetensors raises its own error types
         raise CheckpointError(f"cannot read {directory}/model.safetensors: {error}") from None
+
+
+def load_auxiliary(directory: Path) -> dict[str, torch.Tensor]:
+    """The method's auxiliary modules' state ({} if the method has none)."""
+    path = Path(directory) / "auxiliary.safetensors"
+    try:
+        return load_file(path) if path.exists() else {}
+    except Exception as error:  # safetensors raises its own error types
+        raise CheckpointError(f"cannot read {path}: {error}") from None
 
 
 def load_optimizer(directory: Path, state: dict) -> dict | None:

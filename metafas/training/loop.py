@@ -20,6 +20,7 @@ from metafas.methods import Method
 from metafas.methods.base import NonFiniteLossError
 from metafas.training.checkpoint import (
     latest_checkpoint,
+    load_auxiliary,
     load_optimizer,
     load_weights,
     mark_latest,
@@ -165,6 +166,7 @@ def restore(session: Session, checkpoint: Path) -> None:
         )
     method = session.method
     method.network.load_state_dict(load_weights(checkpoint))
+    method.auxiliary.load_state_dict(load_auxiliary(checkpoint))
     method.optimizer.load_state_dict(load_optimizer(checkpoint, state))
     method.load_extra_state(state["method_state"])
     samplers = state["rank_samplers"][ranks.rank] if ranks.enabled else state["samplers"]
@@ -319,8 +321,9 @@ def checkpoint(session: Session, step: int) -> Path | None:
     if session.ranks.enabled:
         state["rank_samplers"] = rank_samplers
     checkpoints = session.run_dir / "checkpoints"
+    method = session.method
     directory = save_checkpoint(
-        checkpoints / f"step_{step:07d}", session.method.network, state, session.method.optimizer
+        checkpoints / f"step_{step:07d}", method.network, state, method.optimizer, method.auxiliary
     )
     mark_latest(checkpoints, directory)
     return directory
