@@ -20,16 +20,21 @@ def add_demo_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--protocol", default="sim_OCI_M", help="simulated protocol (default %(default)s)"
     )
+    parser.add_argument(
+        "--seeds", type=int, default=1, help="seeds per method; mean and spread (default 1)"
+    )
 
 
 def run_demo(args) -> int:
     """Simulate the default domains (cached), train RFM and DeepAll on three, test on the fourth,
     and print a comparison table."""
-    from metafas.cli.demo import demo, format_table
+    from metafas.cli.demo import compare, demo, format_comparison
 
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
     started = time.perf_counter()
-    rows = demo(Path(args.out), steps=args.steps, protocol=args.protocol)
-    print(format_table(rows))
+    runs = demo(Path(args.out), steps=args.steps, protocol=args.protocol, seeds=args.seeds)
+    print(format_comparison(*compare(runs)))
     print(f"wall time: {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -1,25 +1,90 @@
-"""`metafas demo`: RFM against DeepAll on a simulated leave-one-domain-out task."""
+"""`metafas demo`: RFM against DeepAll on a simulated leave-one-domain-out task, with bootstrap
+intervals over target videos (and seeds) and a paired comparison on the same target videos."""
 
 import json
 from pathlib import Path
 
+from metafas.evaluation.paired import SeedScores, paired_difference, summary
+from metafas.evaluation.selection import read_run
 from metafas.training.config import resolve_config
 from metafas.training.loop import train
 
 DEMO_METHODS = ("rfm", "deepall")
+N_BOOT = 1000
 
 
-def demo(out: Path, steps: int | None = None, protocol: str = "sim_OCI_M") -> list[dict]:
-    """Train both methods with the cpu preset and return one summary row per method."""
-    rows = []
-    for method in DEMO_METHODS:
-        overrides = [f'method="{method}"', f'data.protocol="{protocol}"']
-        if steps is not None:
-            overrides.append(f"train.steps={steps}")
-        config = resolve_config("cpu", overrides)
-        run_dir = train(config, free_run_dir(out / method))
-        rows.append(summary_row(method, run_dir))
-    return rows
+def demo(
+    out: Path, steps: int | None = None, protocol: str = "sim_OCI_M", seeds: int = 1
+) -> dict[str, list[Path]]:
+    """Train both methods with the cpu preset for each seed; their run directories."""
+    runs = {method: [] for method in DEMO_METHODS}
+    for seed in range(seeds):
+        for method in DEMO_METHODS:
+            overrides = [f'method="{method}"', f'data.protocol="{protocol}"', f"train.seed={seed}"]
+            if steps is not None:
+                overrides.append(f"train.steps={steps}")
+            config = resolve_config("cpu", overrides)
+            name = method if seeds == 1 else f"{method}-seed{seed}"
+            runs[method].append(train(config, free_run_dir(out / name)))
+    return runs
+
+
+def compare(runs: dict[str, list[Path]]) -> tuple[dict[str, dict], dict]:
+    """Per method the summary over seeds (metafas.evaluation.paired.summary) at each run's
+    last evaluation, and RFM minus DeepAll on the same target videos."""
+    scores = {}
+    for method, run_dirs in runs.items():
+        at_last = []
+        for run_dir in run_dirs:
+            by_step = read_run(run_dir).scores
+            at_last.append(by_step[max(by_step)])
+        scores[method] = SeedScores.from_runs(at_last)
+    summaries = {method: summary(s, N_BOOT) for method, s in scores.items()}
+    return summaries, paired_difference(scores["rfm"], scores["deepall"], N_BOOT)
+
+
+def format_comparison(summaries: dict[str, dict], paired: dict) -> str:
+    """The demo's table: HTER at the source threshold and AUC with 95 % intervals, the oracle
+    HTER, and the paired difference RFM - DeepAll with its interval and a verdict."""
+    first = next(iter(summaries.values()))
+    spread = first["seeds"] > 1
+    wide = 34 if spread else 26  # room for " sd x.x"
+    head = (
+        f"{'method':8} {'HTER source-thr [95% CI]':>{wide}} {'AUC [95% CI]':>{wide}} "
+        f"{'HTER oracle':>12}"
+    )
+    lines = [head, "-" * len(head)]
+    for method, s in summaries.items():
+        oracle = f"{100 * s['HTER_oracle']['mean']:.2f}"
+        lines.append(
+            f"{method:8} {interval(s['HTER'], spread):>{wide}} "
+            f"{interval(s['AUC'], spread):>{wide}} {oracle:>12}"
+        )
+    lines += [
+        f"(video level, percent; {first['videos']} target videos, {first['seeds']} seed(s)"
+        + (", mean and sd over seeds" if spread else "")
+        + ";",
+        " intervals resample target videos and seeds; oracle = threshold chosen on target labels)",
+    ]
+    for name, lower_is_better in (("HTER", True), ("AUC", False)):
+        lines.append(f"RFM - DeepAll {name}: " + verdict(paired[name], lower_is_better))
+    return "\n".join(lines)
+
+
+def verdict(difference: dict, lower_is_better: bool) -> str:
+    """ "+1.23 [-2.00, +4.50], within noise ..." in percent."""
+    value, (low, high) = 100 * difference["difference"], (100 * v for v in difference["ci"])
+    text = f"{value:+.2f} [{low:+.2f}, {high:+.2f}], "
+    if difference["within_noise"]:
+        return text + "within noise at this scale (the interval holds 0)"
+    better = "RFM" if (value < 0) == lower_is_better else "DeepAll"
+    return text + f"outside noise at this scale: {better} is better"
+
+
+def interval(value: dict, spread: bool) -> str:
+    low, high = (100 * v for v in value["ci"])
+    sd = f" sd {100 * value['sd']:.1f}" if spread else ""
+    return f"{100 * value['mean']:.2f} [{low:.1f}, {high:.1f}]{sd}"
 
 
 def free_run_dir(path: Path) -> Path:
