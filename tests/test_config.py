@@ -32,7 +32,7 @@ def test_a_toml_file_is_a_preset(tmp_path):
         ("train.stpes=3", r"unknown field\(s\) \['stpes'\] in \[train\]; allowed: \['steps'"),
         ('train.steps="x"', "train.steps must be int"),
         ("train.steps=true", "train.steps must be int"),
-        ('method="rfn"', "method 'rfn' unknown; known: deepall, rfm"),
+        ('method="rfn"', "method 'rfn' unknown; known: deepall, maddg, rfm, ssdg"),
         ('rfm.meta_test_splits="some"', "meta_test_splits 'some' unknown; known: random, all"),
         ('data.protocol="OCI_X"', "data.protocol: unknown protocol 'OCI_X'; known: sim_OCI_M"),
         ('model.colour_space="lab"', "colour_space 'lab' unknown"),

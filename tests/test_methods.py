@@ -72,7 +72,7 @@ def test_rfm_refuses_a_single_source():
 def test_registry_refuses_duplicates_and_names_known_methods():
     with pytest.raises(ValueError, match="already registered"):
         register("rfm")(type("Other", (), {}))
-    with pytest.raises(ValueError, match="known: deepall, rfm"):
+    with pytest.raises(ValueError, match="known: deepall, maddg, rfm, ssdg"):
         method_class("rfn")
     assert set(METHODS) >= {"rfm", "deepall"}
 

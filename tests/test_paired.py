@@ -35,7 +35,8 @@ def test_a_method_against_itself_differs_by_exactly_nothing():
 
 
 def test_summary_is_the_mean_over_seeds_of_each_seeds_metrics():
-    runs = seed_scores([[0.9, 0.8, 0.3, 0.6, 0.2, 0.1], [0.7, 0.9, 0.4, 0.5, 0.3, 0.2]], [0.5, 0.35])
+    rows = [[0.9, 0.8, 0.3, 0.6, 0.2, 0.1], [0.7, 0.9, 0.4, 0.5, 0.3, 0.2]]
+    runs = seed_scores(rows, [0.5, 0.35])
     result = summary(runs, n_boot=200)
     hters = [metrics.hter(LABELS, runs.scores[s], t) for s, t in enumerate([0.5, 0.35])]
     assert result["HTER"]["mean"] == pytest.approx(np.mean(hters))

@@ -1,6 +1,7 @@
 """The `metafas` console script: subcommands mapped to plain library functions."""
 
 import argparse
+import importlib.metadata
 import logging
 import sys
 from collections.abc import Callable
@@ -40,6 +41,9 @@ SUBCOMMANDS: dict[str, tuple[Callable, Callable, str]] = {
     ),
     "export": (deploy.add_export_args, deploy.run_export, "export to ONNX"),
     "serve": (deploy.add_serve_args, deploy.run_serve, "HTTP scoring service"),
+    "methods": (commands.add_methods_args, commands.run_methods, "list the registered methods"),
+    "protocols": (commands.add_protocols_args, commands.run_protocols, "list the protocols"),
+    "presets": (commands.add_presets_args, commands.run_presets, "list the built-in presets"),
 }
 
 
@@ -49,13 +53,36 @@ def build_parser() -> argparse.ArgumentParser:
         description="Domain-generalizing face anti-spoofing: RFM (Shao et al., AAAI 2020) and "
         "baselines, trained and evaluated on simulated or prepared real data.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--version", action="version", version=f"metafas {installed_version()}")
+    add_verbose_option(parser, default=False)
+    commands.add_import_option(parser, "imports", [])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (add_args, run, summary) in SUBCOMMANDS.items():
         command = sub.add_parser(name, help=summary, description=run.__doc__)
         add_args(command)
+        add_verbose_option(command, default=argparse.SUPPRESS)  # `metafas train ... -v` too
+        commands.add_import_option(command, "imports_after", argparse.SUPPRESS)
         command.set_defaults(handler=run)
     return parser
+
+
+def installed_version() -> str:
+    """metafas's version from its installed metadata (as `metafas.__version__`)."""
+    try:
+        return importlib.metadata.version("metafas")
+    except importlib.metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
+
+
+def add_verbose_option(parser: argparse.ArgumentParser, default) -> None:
+    """-v before or after the subcommand; a subcommand's SUPPRESS default keeps the other's."""
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=default,
+        help="log debug messages, and show the face detector's own log lines",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
+        commands.import_plugins(args)
         return args.handler(args) or 0
     except (ValueError, OSError, RuntimeError, ArithmeticError, MissingExtraError) as error:
         print(f"metafas {args.command}: error: {error}", file=sys.stderr)

@@ -6,8 +6,30 @@ import logging
 import time
 from pathlib import Path
 
+from metafas.data.protocols import available_protocols, format_protocols
 from metafas.data.simulated import DEFAULT_DOMAINS, write_simulated
-from metafas.training.config import preset_names, resolve_config
+from metafas.methods import import_plugin, method_class, method_names, method_summary
+from metafas.methods.registry import IMPORT_VARIABLE
+from metafas.training.config import preset_names, preset_summary, resolve_config
+
+IMPORT_HELP = (
+    "import a module (a name, or a path to a .py file) that registers methods; repeatable, "
+    f"before or after the command (also {IMPORT_VARIABLE}, os.pathsep-separated)"
+)
+
+
+def add_import_option(parser: argparse.ArgumentParser, dest: str, default) -> None:
+    """--import on the main parser (dest "imports") and on each command ("imports_after",
+    default SUPPRESS, so that the command's parser does not reset the main parser's list)."""
+    parser.add_argument(
+        "--import", dest=dest, action="append", default=default, metavar="MODULE", help=IMPORT_HELP
+    )
+
+
+def import_plugins(args) -> None:
+    """Import the modules of --import, before and after the command, in order."""
+    for spec in [*args.imports, *getattr(args, "imports_after", [])]:
+        import_plugin(spec)
 
 
 def add_demo_args(parser: argparse.ArgumentParser) -> None:
@@ -79,7 +101,9 @@ def add_train_args(parser: argparse.ArgumentParser) -> None:
         help=f"preset name ({presets}) or TOML file; "
         "default: cpu for simulated data, paper with --store",
     )
-    parser.add_argument("--method", default=None, help="rfm or deepall (default rfm)")
+    parser.add_argument(
+        "--method", default=None, help="a method of `metafas methods` (default rfm)"
+    )
     parser.add_argument("--protocol", default=None, help="protocol name, e.g. sim_OCI_M")
     parser.add_argument(
         "--protocols-file", default=None, help="TOML file of your own protocols ([protocols.NAME])"
@@ -162,12 +186,56 @@ def add_evaluate_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", default=None, help="prepared-data store (default: the run's)")
     parser.add_argument("--protocol", default=None, help="protocol (default: the run's)")
     parser.add_argument("--json", action="store_true", help="print the records as JSON")
+    from metafas.cli.deploy import add_device_args
+
+    add_device_args(parser)
 
 
 def run_evaluate(args) -> int:
     """Score the target test set with a trained model under every threshold rule."""
     from metafas.training.evaluate_run import evaluate_run, format_records
 
-    records = evaluate_run(Path(args.run), store=args.store, protocol=args.protocol)
+    records = evaluate_run(
+        Path(args.run), args.store, args.protocol, device=args.device, threads=args.threads
+    )
     print(json.dumps(records, indent=2) if args.json else format_records(records))
+    return 0
+
+
+def add_methods_args(parser: argparse.ArgumentParser) -> None:
+    """No options."""
+
+
+def run_methods(args) -> int:
+    """List the registered methods, plugins included, with the first line of each docstring
+    (and the module of a method from outside metafas)."""
+    for name in method_names():
+        module = method_class(name).__module__
+        origin = "" if module.startswith("metafas.") else f"  [{module}]"
+        print(f"{name:<10} {method_summary(name)}{origin}")
+    return 0
+
+
+def add_protocols_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--protocols-file", default=None, help="also list the protocols of this TOML file"
+    )
+
+
+def run_protocols(args) -> int:
+    """List the protocols: sources with the splits that train and validate, target with the
+    splits that test (see metafas.data.protocols for the two split conventions)."""
+    print(format_protocols(available_protocols(args.protocols_file)))
+    return 0
+
+
+def add_presets_args(parser: argparse.ArgumentParser) -> None:
+    """No options."""
+
+
+def run_presets(args) -> int:
+    """List the built-in presets (for --preset; a TOML file of the same tables works too) with
+    the first comment line of each preset file."""
+    for name in preset_names():
+        print(f"{name:<8} {preset_summary(name)}")
     return 0

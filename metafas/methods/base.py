@@ -1,5 +1,6 @@
-"""The method contract (after DomainBed's Algorithm) and the registry of methods."""
+"""The method contract (after DomainBed's Algorithm); the registry is metafas.methods.registry."""
 
+import logging
 from collections.abc import Callable
 from contextlib import nullcontext
 
@@ -11,26 +12,7 @@ from metafas.data.batch import Batch
 from metafas.models import DepthNet, DepthNetConfig
 from metafas.models.domain_norm import domains_in_batch
 
-METHODS: dict[str, type["Method"]] = {}
-
-
-def register(name: str) -> Callable[[type["Method"]], type["Method"]]:
-    """Class decorator adding a method to METHODS under `name`; refuses duplicates."""
-
-    def add(cls: type["Method"]) -> type["Method"]:
-        if name in METHODS:
-            raise ValueError(f"method {name!r} is already registered by {METHODS[name].__name__}")
-        METHODS[name] = cls
-        cls.name = name
-        return cls
-
-    return add
-
-
-def method_class(name: str) -> type["Method"]:
-    if name not in METHODS:
-        raise ValueError(f"unknown method {name!r}; known: {', '.join(sorted(METHODS))}")
-    return METHODS[name]
+log = logging.getLogger(__name__)
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -57,9 +39,11 @@ class Method(nn.Module):
         precision: str = "fp32",
         seed: int = 0,
         batched_domains: bool = True,
+        source_domains: int | None = None,
     ):
         super().__init__()
         self.config = config
+        self.source_domains = source_domains  # N of the protocol; None where not known
         self.network = DepthNet(network)
         self.auxiliary = nn.ModuleDict(self.auxiliary_modules(network))
         self.precision = precision

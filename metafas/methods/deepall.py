@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import torch
 
 from metafas.data.batch import Batch
-from metafas.methods.base import Method, classification_loss, depth_loss, register
+from metafas.methods.base import Method, classification_loss, depth_loss
+from metafas.methods.registry import register
 
 
 @register("deepall")

@@ -6,7 +6,8 @@ import torch
 from torch.func import functional_call
 
 from metafas.data.batch import Batch
-from metafas.methods.base import Method, classification_loss, depth_loss, register
+from metafas.methods.base import Method, classification_loss, depth_loss
+from metafas.methods.registry import register
 
 SPLIT_RULES = ("random", "all")
 

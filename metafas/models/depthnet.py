@@ -12,6 +12,9 @@ from torch import nn
 
 from metafas.models.colour import COLOUR_SPACES, ColourInput
 from metafas.models.domain_norm import DomainBatchNorm2d
+from metafas.models.mixstyle import MIX_RULES, MixStyle
+
+MIXSTYLE_BLOCKS = ("stem", "block1", "block2", "block3")
 
 
 @dataclass(frozen=True)
@@ -22,11 +25,25 @@ class DepthNetConfig:
         input_size: side of the square face crop; the depth map is input_size / 8.
         colour_space: "rgb+hsv" (the paper's 6-channel input) or "rgb".
         width: channel multiplier; 1.0 is the paper's network, smaller ones are CPU presets.
+        mixstyle: MixStyle (Zhou et al., ICLR 2021; metafas.models.mixstyle) in F at training
+            time, for any method; off adds nothing to the network or its state dict.
+        mixstyle_p: probability that MixStyle mixes a batch (the paper's 0.5).
+        mixstyle_alpha: lambda ~ Beta(alpha, alpha) (the paper's 0.1).
+        mixstyle_after: comma-separated blocks of F whose output MixStyle mixes, from stem,
+            block1, block2, block3; the default block1,block2 is the paper's best placement
+            (after its first two residual stages), block3's output being M's input.
+        mixstyle_mix: "crossdomain" (partners always from another source domain; a choice) or
+            "random" (the paper's random shuffle of the batch, the released code's default).
     """
 
     input_size: int = 256
     colour_space: str = "rgb+hsv"
     width: float = 1.0
+    mixstyle: bool = False
+    mixstyle_p: float = 0.5
+    mixstyle_alpha: float = 0.1
+    mixstyle_after: str = "block1,block2"
+    mixstyle_mix: str = "crossdomain"
 
     def __post_init__(self):
         if self.input_size < 16 or self.input_size % 8:
@@ -38,6 +55,27 @@ class DepthNetConfig:
             raise ValueError(f"model.colour_space {self.colour_space!r} unknown; known: {known}")
         if not 0 < self.width <= 4:
             raise ValueError(f"model.width must be in (0, 4], got {self.width}")
+        self.check_mixstyle()
+
+    def check_mixstyle(self) -> None:
+        if not 0 <= self.mixstyle_p <= 1:
+            raise ValueError(f"model.mixstyle_p must be in [0, 1], got {self.mixstyle_p}")
+        if self.mixstyle_alpha <= 0:
+            raise ValueError(f"model.mixstyle_alpha must be > 0, got {self.mixstyle_alpha}")
+        if self.mixstyle_mix not in MIX_RULES:
+            known = ", ".join(MIX_RULES)
+            raise ValueError(f"model.mixstyle_mix {self.mixstyle_mix!r} unknown; known: {known}")
+        blocks = self.mixstyle_blocks
+        unknown = [b for b in blocks if b not in MIXSTYLE_BLOCKS]
+        if unknown or not blocks or len(set(blocks)) < len(blocks):
+            raise ValueError(
+                f"model.mixstyle_after {self.mixstyle_after!r} must name distinct blocks of F "
+                f'from {", ".join(MIXSTYLE_BLOCKS)}, comma-separated (e.g. "block1,block2")'
+            )
+
+    @property
+    def mixstyle_blocks(self) -> tuple[str, ...]:
+        return tuple(b.strip() for b in self.mixstyle_after.split(",") if b.strip())
 
     @property
     def depth_size(self) -> int:
@@ -76,15 +114,27 @@ class FeatureExtractor(nn.Module):
         self.block2 = conv_block(c.channels(128), c)
         self.block3 = conv_block(c.channels(128), c)
         self.out_channels = c.channels(128)
+        # Empty when off; MixStyle has no parameters or buffers, so the state dict is the same.
+        self.mixstyle = nn.ModuleDict(
+            {
+                block: MixStyle(c.mixstyle_p, c.mixstyle_alpha, c.mixstyle_mix)
+                for block in (c.mixstyle_blocks if c.mixstyle else ())
+            }
+        )
 
     def forward(self, rgb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Returns (features for M, multi-scale features for D) from an RGB batch in [0, 1]."""
-        x1 = self.block1(self.stem(self.colour(rgb)))  # (B, 128, S/2, S/2)
-        x2 = self.block2(x1)  # (B, 128, S/4, S/4)
-        x3 = self.block3(x2)  # (B, 128, S/8, S/8)
+        x0 = self.mix("stem", self.stem(self.colour(rgb)))  # (B, 64, S, S)
+        x1 = self.mix("block1", self.block1(x0))  # (B, 128, S/2, S/2)
+        x2 = self.mix("block2", self.block2(x1))  # (B, 128, S/4, S/4)
+        x3 = self.mix("block3", self.block3(x2))  # (B, 128, S/8, S/8)
         size = x3.shape[-2:]
         pooled = [nnf.adaptive_avg_pool2d(x, size) for x in (x1, x2)]
         return x3, torch.cat([*pooled, x3], dim=1)  # (B, 384, S/8, S/8)
+
+    def mix(self, block: str, x: torch.Tensor) -> torch.Tensor:
+        """MixStyle after `block` where the config puts one (the mixed map feeds D too)."""
+        return self.mixstyle[block](x) if block in self.mixstyle else x
 
 
 class DepthEstimator(nn.Module):
@@ -125,9 +175,14 @@ class MetaLearner(nn.Module):
         self.head = nn.Linear(c.channels(512), 1)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.embed(features)[1]  # (B,) logits, 1 = live
+
+    def embed(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """M's pooled embedding (B, C) and its logit (B,), both in fp32."""
         with fp32_region(features.device.type):
             features = features.to(self.head.weight.dtype)  # bf16 from F under autocast
-            return self.head(self.layers(features)).squeeze(1)  # (B,) logits, 1 = live
+            embedding = self.layers(features)
+            return embedding, self.head(embedding).squeeze(1)
 
 
 class DepthNet(nn.Module):

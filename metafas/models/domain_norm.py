@@ -14,10 +14,15 @@ import torch
 from torch import nn
 
 
-class DomainBatchNorm2d(nn.BatchNorm2d):
-    """nn.BatchNorm2d (same parameters and buffers) that can normalise per domain chunk."""
+class DomainChunks:
+    """A module that reads its training batch as `domains` equal chunks, one per source domain
+    (set by `domains_in_batch`; 1 outside it)."""
 
     domains: int = 1
+
+
+class DomainBatchNorm2d(DomainChunks, nn.BatchNorm2d):
+    """nn.BatchNorm2d (same parameters and buffers) that can normalise per domain chunk."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.domains == 1:
@@ -33,12 +38,13 @@ class DomainBatchNorm2d(nn.BatchNorm2d):
 
 @contextmanager
 def domains_in_batch(module: nn.Module, domains: int) -> Iterator[None]:
-    """Within the block, every DomainBatchNorm2d of `module` normalises `domains` chunks."""
-    norms = [m for m in module.modules() if isinstance(m, DomainBatchNorm2d)]
-    for norm in norms:
-        norm.domains = domains
+    """Within the block, every DomainChunks module of `module` (DomainBatchNorm2d, MixStyle)
+    reads its batch as `domains` chunks."""
+    chunked = [m for m in module.modules() if isinstance(m, DomainChunks)]
+    for part in chunked:
+        part.domains = domains
     try:
         yield
     finally:
-        for norm in norms:
-            norm.domains = 1
+        for part in chunked:
+            part.domains = 1

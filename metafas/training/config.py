@@ -12,7 +12,8 @@ from importlib import resources
 from pathlib import Path
 
 from metafas.data.protocols import get_protocol
-from metafas.methods import METHODS, method_class
+from metafas.methods import method_class, method_names
+from metafas.methods.registry import PLUGIN_HINT
 from metafas.models import DepthNetConfig
 from metafas.training.hardware import PRECISIONS
 
@@ -108,9 +109,9 @@ class RunConfig:
     method_options: typing.Any = None
 
     def __post_init__(self):
-        if self.method not in METHODS:
-            known = ", ".join(sorted(METHODS))
-            raise ConfigError(f"method {self.method!r} unknown; known: {known}")
+        if self.method not in method_names():
+            known = ", ".join(method_names())
+            raise ConfigError(f"method {self.method!r} unknown; known: {known} ({PLUGIN_HINT})")
         if self.method_options is None:
             object.__setattr__(self, "method_options", method_class(self.method).Config())
 
@@ -132,8 +133,9 @@ def config_from_dict(raw: dict) -> RunConfig:
     raw = dict(raw)
     raw.pop(RUNTIME_KEY, None)
     method = raw.pop("method", "rfm")
-    if not isinstance(method, str) or method not in METHODS:
-        raise ConfigError(f"method {method!r} unknown; known: {', '.join(sorted(METHODS))}")
+    if not isinstance(method, str) or method not in method_names():
+        known = ", ".join(method_names())
+        raise ConfigError(f"method {method!r} unknown; known: {known} ({PLUGIN_HINT})")
     sections = {**SECTIONS, method: method_class(method).Config}
     unknown = set(raw) - set(sections)
     if unknown:
@@ -176,6 +178,13 @@ def check_type(value, hint, where: str):
 def preset_names() -> list[str]:
     files = resources.files("metafas.training") / "presets"
     return sorted(p.name.removesuffix(".toml") for p in files.iterdir() if p.name.endswith(".toml"))
+
+
+def preset_summary(name: str) -> str:
+    """The first comment line of a built-in preset file (what the preset is for)."""
+    text = (resources.files("metafas.training") / "presets" / f"{name}.toml").read_text()
+    comments = [line.lstrip("#").strip() for line in text.splitlines() if line.startswith("#")]
+    return comments[0] if comments else ""
 
 
 def load_toml(source: str) -> dict:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import torch
 
+from metafas.data.protocols import get_protocol
 from metafas.methods import Method, method_class
 from metafas.training.checkpoint import load_weights, read_state
 from metafas.training.config import RunConfig, config_from_dict
@@ -25,6 +26,9 @@ def build_method(config: RunConfig, device: torch.device | str | None = None) ->
         precision=resolve_precision(config.train.precision, device),
         seed=config.train.seed,
         batched_domains=config.train.batched_domains,
+        source_domains=len(
+            get_protocol(config.data.protocol, config.data.protocols_file or None).sources
+        ),
     ).to(device)
     if config.train.compile != "off":
         compile_networks(method, config.train.compile)

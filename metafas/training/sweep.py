@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from metafas.data.atomic import atomic_write_json
-from metafas.methods import METHODS
+from metafas.methods import method_names
 from metafas.training.config import RUNTIME_KEY, RunConfig, resolve_config
 
 if sys.version_info >= (3, 11):
@@ -108,7 +108,7 @@ class PlannedRun:
 
 def method_sections(overrides: tuple[str, ...]) -> set[str]:
     """Method names whose own config section the overrides set (e.g. {"rfm"})."""
-    return {o.split("=", 1)[0].strip().split(".")[0] for o in overrides} & set(METHODS)
+    return {o.split("=", 1)[0].strip().split(".")[0] for o in overrides} & set(method_names())
 
 
 def for_method(overrides: tuple[str, ...], method: str) -> list[str]:
