@@ -17,7 +17,9 @@ from metafas.faces import (
     Face,
     NoFaceError,
     alignment_transform,
+    box_depth,
     crop_face,
+    face_depth,
     mediapipe_detector,
     mesh_depth,
 )
@@ -292,6 +294,21 @@ def test_mesh_depth_without_a_mesh_is_no_face() -> None:
     image, face = synthetic_face()
     with pytest.raises(NoFaceError, match="no face mesh"):
         crop_face(image, fixed(face), CropSettings(), depth=mesh_depth)
+
+
+def test_face_depth_falls_back_to_the_box_template() -> None:
+    image, face = synthetic_face()
+    crop = crop_face(image, fixed(face), CropSettings(depth_size=16), depth=face_depth)
+    assert crop.has_mesh is False and np.array_equal(
+        crop.depth, box_depth(face, crop.transform, 16)
+    )
+    assert crop.depth[8, 8] > 0.95 and crop.depth[0, 0] == 0 and crop.depth.dtype == np.float32
+    flat = hemisphere()
+    flat[:, 2] = 0.0  # a degenerate mesh gets the template too
+    transform = alignment_transform(face, CropSettings())
+    assert np.array_equal(face_depth(_meshed(face, flat), transform, 16), crop.depth)
+    meshed = _meshed(face, hemisphere())
+    assert np.array_equal(face_depth(meshed, transform, 16), mesh_depth(meshed, transform, 16))
 
 
 def test_mesh_depth_rejects_a_flat_mesh() -> None:

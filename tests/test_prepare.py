@@ -167,8 +167,8 @@ def test_store_info_records_the_preprocessing(benchmark_store):
     assert info["preprocessing"] == {
         "crop": {"size": SIZE, "margin": 0.4, "min_score": 0.6, "depth_size": 8},
         "detector": "fake",
-        "depth": "mesh_depth",
-        "spoof_check": "require_mesh",
+        "depth": "mesh_depth, box_depth without a mesh",
+        "spoof_check": "no_spoof_depth",
     }
     assert set(info["datasets"]) == set(LAYOUT_DATASETS)
     assert {d["sampling"] for d in info["datasets"].values()} == {"count:3"}
@@ -314,17 +314,18 @@ def test_frames_without_a_usable_face_are_skipped_with_their_reason(tmp_path, re
     summary = prepare(
         "casia_fasd", tmp_path / "casia", tmp_path / "store", sampling=FrameSampling(every=1)
     )
-    no_mesh = "no face mesh for the depth map" if relpath.endswith("1.avi") else "no face mesh"
-    assert summary.skipped == {"no face": 1, "low confidence": 1, no_mesh: 1}
-    assert summary.faces == 3 and summary.exit_status == 0
+    assert summary.skipped == {"no face": 1, "low confidence": 1}
+    assert summary.faces == 4 and summary.exit_status == 0 and summary.no_mesh == 1
     lines = (tmp_path / "store/skipped_frames.jsonl").read_text().splitlines()
     skipped = [json.loads(line) for line in lines]
     assert [(s["frame"], s["reason"]) for s in skipped] == [
         (1, "no face"),
         (2, "low confidence 0.40 < 0.6"),
-        (3, no_mesh),
     ]
-    assert [f.frame for f in read_store(tmp_path / "store").frames] == [0, 4, 5]
+    # The face without a mesh is kept (predict scores it); a live one gets the box template.
+    frames = read_store(tmp_path / "store").frames
+    assert [f.frame for f in frames] == [0, 3, 4, 5]
+    assert all(bool(f.depth) == relpath.endswith("1.avi") for f in frames)
 
 
 def test_interrupted_run_resumes_without_redoing_finished_videos(tmp_path, clips):

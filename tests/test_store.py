@@ -32,8 +32,10 @@ def test_unfinished_store_is_refused_and_resumes(tmp_path):
 
 
 def test_video_dir_is_safe():
-    assert video_dir("a/../b c/x") == "a/_../b_c/x"
+    unsafe = video_dir("a/../b c/x")
+    assert unsafe.startswith("a/_/b_c/x~") and ".." not in unsafe.split("/")
     assert not video_dir("/etc/passwd").startswith("/")
+    assert video_dir("sim_o/s007/print_0") == "sim_o/s007/print_0"  # plain ids keep their path
 
 
 def test_protocol_frames_hold_out_subjects_not_frames(tiny_store):

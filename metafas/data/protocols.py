@@ -19,6 +19,7 @@ User protocols come from a TOML file (`load_protocols`), passed to `get_protocol
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -123,15 +124,20 @@ def load_protocols(path: str | Path) -> dict[str, Protocol]:
         # target_splits = ["test"]
 
     Raises:
-        ProtocolFileError: missing file, bad TOML, unknown keys, or a built-in name reused.
+        ProtocolFileError: missing or unreadable file, bad TOML (naming its line and column),
+            unknown keys, or a built-in name reused.
     """
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         raise ProtocolFileError(f"protocols file not found: {path}") from None
+    except OSError as err:
+        raise ProtocolFileError(f"cannot read protocols file {path}: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise ProtocolFileError(f"{path}: not UTF-8 text ({err.reason})") from None
     except tomllib.TOMLDecodeError as err:
-        raise ProtocolFileError(f"{path}: not valid TOML: {err}") from err
+        raise ProtocolFileError(toml_error(path, err)) from None
     extra = set(data) - {"protocols"}
     if extra or not isinstance(data.get("protocols"), dict) or not data["protocols"]:
         raise ProtocolFileError(
@@ -139,6 +145,16 @@ def load_protocols(path: str | Path) -> dict[str, Protocol]:
             + (f"; unexpected top-level keys: {', '.join(sorted(extra))}" if extra else "")
         )
     return {name: _parse_protocol(path, name, table) for name, table in data["protocols"].items()}
+
+
+def toml_error(path: Path, error: tomllib.TOMLDecodeError) -> str:
+    """'FILE, line 3, column 7: not valid TOML: Invalid value' from the parser's message."""
+    text = str(error)
+    where = re.search(r"\s*\(at line (\d+), column (\d+)\)$", text)
+    if where is None:
+        return f"{path}: not valid TOML: {text}"
+    line, column = where.groups()
+    return f"{path}, line {line}, column {column}: not valid TOML: {text[: where.start()]}"
 
 
 def _parse_protocol(path: Path, name: str, table: object) -> Protocol:
@@ -180,9 +196,11 @@ def available_protocols(protocols_file: str | Path | None = None) -> dict[str, P
 
 
 def get_protocol(name: str, protocols_file: str | Path | None = None) -> Protocol:
-    """A built-in protocol, or one defined in `protocols_file` (see `load_protocols`)."""
-    if name in PROTOCOLS:
-        return PROTOCOLS[name]
+    """A built-in protocol, or one defined in `protocols_file` (see `load_protocols`).
+
+    A given file is always read and checked, whichever protocol is asked for, so that a
+    broken file or one redefining a built-in name is refused rather than ignored.
+    """
     known = available_protocols(protocols_file)
     if name not in known:
         hint = "" if protocols_file else " (user protocols need a protocols file)"

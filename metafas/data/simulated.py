@@ -2,17 +2,28 @@
 
 import logging
 import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from tqdm import tqdm
 
-from metafas.data.store import Store, StoreWriter, VideoMeta, read_store
+from metafas.data.atomic import atomic_write_json
+from metafas.data.store import (
+    FORMAT_VERSION,
+    Store,
+    StoreError,
+    StoreWriter,
+    VideoMeta,
+    read_info,
+    read_store,
+)
+from metafas.data.workers import worker_pool
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DOMAINS = ("sim_o", "sim_c", "sim_i", "sim_m")
 SIMULATOR_VERSION = 2  # bump when the simulator's output changes, to invalidate caches
+SETTINGS = ("source", "simulator_version", "seed", "size", "subjects")
+"""What every frame of a simulated store shares; a rerun with other values is refused."""
 
 
 def cache_root() -> Path:
@@ -54,19 +65,24 @@ def write_simulated(
     subjects: int | None = None,
     progress: bool = True,
 ) -> Store:
-    """Simulate `domains` into a store at `out` (resumable; manifest written last)."""
+    """Simulate `domains` into a store at `out` (resumable; manifest written last).
+
+    A rerun into the same store resumes it or adds domains; one with another seed, size or
+    number of subjects is refused (`claim_store`). Workers exit if this process dies.
+    """
     out = Path(out)
     info = {
         "source": "simulator",
         "simulator_version": SIMULATOR_VERSION,
         "seed": seed,
         "size": size,
+        "subjects": subjects,
         "domains": list(domains),
     }
-    writer = StoreWriter(out, info)
+    writer = StoreWriter(out, claim_store(out, info))
     depth_size = max(1, size // 8)
     bar = tqdm(total=len(domains), desc="simulate", unit="domain", disable=not progress)
-    with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
+    with worker_pool(max(1, workers)) as pool:
         jobs = [
             pool.submit(write_domain, out, d, seed, size, depth_size, subjects) for d in domains
         ]
@@ -76,6 +92,42 @@ def write_simulated(
     bar.close()
     writer.finish()
     return read_store(out)
+
+
+def claim_store(out: Path, info: dict) -> dict:
+    """Check that `out` is new or holds frames simulated with the same settings, and record
+    them in store.json now, before any frame, so that it describes an interrupted run too.
+
+    Returns:
+        `info` with the domains already in the store added (a rerun may add domains).
+
+    Raises:
+        StoreError: `out` holds frames of other settings (`seed 0 (now 1)`), or frames that no
+            store.json describes.
+    """
+    recorded = read_info(out)
+    parts = out / "parts"
+    if not recorded and parts.is_dir() and any(parts.iterdir()):
+        raise StoreError(
+            f"{out} holds frames without a store.json to say how they were made; "
+            "simulate into another --out, or delete it to rebuild it"
+        )
+    if recorded:
+        changed = [
+            f"{key} {recorded.get(key)!r} (now {info[key]!r})"
+            for key in SETTINGS
+            if recorded.get(key) != info[key]
+        ]
+        if changed:
+            raise StoreError(
+                f"{out} holds frames simulated with {', '.join(changed)}; mixing them would "
+                f"give a store of two settings: simulate into another --out, or delete {out} "
+                "to rebuild it"
+            )
+    domains = list(dict.fromkeys([*recorded.get("domains", []), *info["domains"]]))
+    claimed = {**info, "domains": domains}
+    atomic_write_json(out / "store.json", {"format_version": FORMAT_VERSION, **claimed})
+    return claimed
 
 
 def open_store(path: str, input_size: int, progress: bool = True) -> Store:

@@ -9,8 +9,10 @@ A directory without manifest.csv is an unfinished store and is refused by `read_
 """
 
 import csv
+import hashlib
 import io
 import json
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
@@ -20,6 +22,8 @@ import numpy as np
 from PIL import Image
 
 from metafas.data.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 
@@ -56,13 +60,37 @@ class VideoMeta:
     attack: str
 
 
+# A plain part: ASCII letters, digits, '.', '-' and single inner '_', not starting with '.'.
+PLAIN_PART = re.compile(r"(?!\.)[A-Za-z0-9.-]+(?:_[A-Za-z0-9.-]+)*")
+MAX_PART = 100  # characters of a name kept; file systems allow 255 bytes
+HASH_CHARS = 12  # hex digits of SHA-256 that tell two sanitised names apart
+
+
 def video_dir(video_id: str) -> str:
-    """A safe relative directory for a video id (no absolute paths, no '..')."""
-    parts = [re.sub(r"[^A-Za-z0-9._-]", "_", p) for p in video_id.split("/") if p]
-    parts = ["_" + p if set(p) <= {"."} else p for p in parts]
-    if not parts:
+    """The store's relative directory for a video id: safe (no absolute paths, no '..') and
+    one per id, so no two videos ever share files.
+
+    An id whose '/'-separated parts are all plain keeps its path. Any other id (other
+    characters such as spaces or non-ASCII letters, '__', parts that are empty, start with '.'
+    or are very long) gets sanitised parts, and its last part a '~' and a hash of the whole
+    id: `folder/a b.jpg` -> `folder/a_b.jpg~3f2a...`. A plain part never holds '~', so the
+    naming cannot collide, and the flat names of part files ('/' as '__') stay distinct. The
+    id itself, in the manifest, is what names the video; this is only where its files are.
+    """
+    parts = video_id.split("/")
+    if not video_id.strip("/"):
         raise StoreError(f"empty video id {video_id!r}")
-    return "/".join(parts)
+    if all(PLAIN_PART.fullmatch(p) and len(p) <= MAX_PART for p in parts):
+        return video_id
+    safe = [re.sub(r"[^A-Za-z0-9.-]+", "_", p).lstrip(".")[:MAX_PART] or "_" for p in parts]
+    digest = hashlib.sha256(video_id.encode("utf-8", "surrogatepass")).hexdigest()
+    safe[-1] += "~" + digest[:HASH_CHARS]
+    return "/".join(safe)
+
+
+def flat_name(video_id: str) -> str:
+    """The video's directory as one file name ('/' as '__'), for per-video files."""
+    return video_dir(video_id).replace("/", "__")
 
 
 def encode_png(array: np.ndarray) -> bytes:
@@ -80,13 +108,30 @@ def rows_to_csv(rows: Sequence[FrameRecord]) -> str:
 
 
 def csv_to_rows(text: str, source: Path) -> list[FrameRecord]:
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     if tuple(reader.fieldnames or ()) != MANIFEST_FIELDS:
         raise StoreError(f"{source}: columns {reader.fieldnames} differ from {MANIFEST_FIELDS}")
-    return [
-        FrameRecord(**{**row, "frame": int(row["frame"]), "label": int(row["label"])})
-        for row in reader
-    ]
+    rows = []
+    for row in reader:
+        try:
+            rows.append(
+                FrameRecord(**{**row, "frame": int(row["frame"]), "label": int(row["label"])})
+            )
+        except (TypeError, ValueError) as error:
+            raise StoreError(
+                f"{source}, line {reader.line_num}: not a manifest row ({error}); the file is "
+                "damaged: rerun the command that wrote the store"
+            ) from None
+    return rows
+
+
+def read_csv(path: Path) -> list[FrameRecord]:
+    """The rows of a manifest or part file (read as bytes: names may hold any character)."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise StoreError(f"{path}: not UTF-8 text ({error}); the file is damaged") from None
+    return csv_to_rows(text, path)
 
 
 class StoreWriter:
@@ -98,7 +143,7 @@ class StoreWriter:
         (self.root / "parts").mkdir(parents=True, exist_ok=True)
 
     def part_path(self, video_id: str) -> Path:
-        return self.root / "parts" / (video_dir(video_id).replace("/", "__") + ".csv")
+        return self.root / "parts" / (flat_name(video_id) + ".csv")
 
     def has_video(self, video_id: str) -> bool:
         return self.part_path(video_id).exists()
@@ -127,10 +172,22 @@ class StoreWriter:
         return rows
 
     def finish(self) -> Path:
-        """Join the finished videos into manifest.csv (atomically) and write store.json."""
+        """Join the finished videos into manifest.csv (atomically) and write store.json.
+
+        A part file whose rows belong to a video named otherwise (written by an older naming
+        of `video_dir`) is left out with a warning; that video is prepared again under its
+        own name.
+        """
         rows = []
         for part in sorted((self.root / "parts").glob("*.csv")):
-            rows.extend(csv_to_rows(part.read_text(), part))
+            found = read_csv(part)
+            stale = [r.video_id for r in found if self.part_path(r.video_id) != part]
+            if stale:
+                log.warning(
+                    "%s: holds frames of %r, stored elsewhere now; left out", part, stale[0]
+                )
+                continue
+            rows.extend(found)
         atomic_write_json(self.root / "store.json", self.info)
         return atomic_write_text(self.root / "manifest.csv", rows_to_csv(rows))
 
@@ -159,14 +216,27 @@ def read_store(root: Path) -> Store:
         raise StoreError(
             f"{root} is an unfinished store (no manifest.csv); rerun the command that wrote it"
         )
-    info = json.loads((root / "store.json").read_text()) if (root / "store.json").exists() else {}
-    if info.get("format_version", FORMAT_VERSION) > FORMAT_VERSION:
-        raise StoreError(
-            f"{root}: store format {info['format_version']} is newer than {FORMAT_VERSION}"
-        )
-    frames = csv_to_rows(manifest.read_text(), manifest)
+    info = read_info(root)
+    version = info.get("format_version", FORMAT_VERSION)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise StoreError(f"{root}: store format {version!r} is not {FORMAT_VERSION} or older")
+    frames = read_csv(manifest)
     check_files(root, frames)
     return Store(root, info, frames)
+
+
+def read_info(root: Path) -> dict:
+    """The store's store.json ({} when there is none); StoreError naming it when damaged."""
+    path = Path(root) / "store.json"
+    if not path.exists():
+        return {}
+    try:
+        info = json.loads(path.read_bytes())
+    except ValueError as error:
+        raise StoreError(f"{path}: not valid JSON ({error}); the file is damaged") from None
+    if not isinstance(info, dict):
+        raise StoreError(f"{path}: expected a JSON object, got {type(info).__name__}")
+    return info
 
 
 def check_files(root: Path, frames: Sequence[FrameRecord]) -> None:

@@ -50,8 +50,10 @@ class ScanResult:
     """What a scan of one database copy found.
 
     `missing` holds the official-layout relative paths that the official lists promise but the
-    copy lacks; `ignored` the first unrelated files found (capped; all are counted in `n_ignored`);
-    `notes` one-line remarks such as excluded non-PAD files or fallbacks taken.
+    copy lacks; `ignored` the first unrelated files found (capped; all are counted in `n_ignored`,
+    and per reason in `ignored_reasons`); `unreadable` (relative path, reason) of the folders
+    and list files that could not be read, so their videos are unknown; `notes` one-line remarks
+    such as excluded non-PAD files or fallbacks taken.
     """
 
     dataset: str
@@ -61,6 +63,8 @@ class ScanResult:
     ignored: list[str]
     n_ignored: int = 0
     notes: list[str] = field(default_factory=list)
+    ignored_reasons: dict[str, int] = field(default_factory=dict)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -112,6 +116,9 @@ class DatasetReader:
         expected: official-layout relative paths the copy should hold (may add notes).
         list_files: regex matched at the end of each relative path; group 1 is the key of an
             official list file that is read before parsing and is not reported as ignored.
+        ignore_reason: why `parse` returned None for a file, a short phrase shared by all
+            files ignored for that reason (counted in the summaries); default: unrelated to
+            the layout.
     """
 
     name: str
@@ -120,6 +127,21 @@ class DatasetReader:
     parse: Callable[[PurePosixPath, ScanContext], Parsed | None]
     expected: Callable[[ScanContext], set[str]] = _nothing_expected
     list_files: str | None = None
+    ignore_reason: Callable[[PurePosixPath], str] | None = None
+
+    def why_ignored(self, rel: PurePosixPath) -> str:
+        """The reason a file that `parse` did not recognise is ignored."""
+        return self.ignore_reason(rel) if self.ignore_reason else f"not in the {self.title} layout"
+
+
+def printable(name: str) -> str:
+    """A file name as text that can be printed and written as UTF-8: the bytes of a name that
+    is not valid UTF-8 (which Python holds as surrogate escapes) appear as `\\xNN`."""
+    try:
+        raw = name.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that no file name decodes to
+        return name.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
 
 
 def split_name(rel: PurePosixPath) -> tuple[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from metafas.datasets.records import SPLITS, ScanResult, VideoRecord
+from metafas.datasets.records import SPLITS, ScanResult, VideoRecord, printable
 from metafas.datasets.registry import READERS
 
 EXAMPLES_SHOWN = 5
@@ -25,8 +25,18 @@ def format_scan(result: ScanResult) -> str:
         lines.append(f"no videos found: the root should hold {reader.layout}")
     lines.append(_examples("missing", len(result.missing), result.missing, "expected files absent"))
     lines.append(_examples("ignored", result.n_ignored, result.ignored, "unrelated files"))
+    if result.ignored_reasons:
+        lines.append(f"ignored because: {format_reasons(result.ignored_reasons)}")
+    if result.unreadable:
+        shown = [f"{path} ({reason})" for path, reason in result.unreadable]
+        lines.append(_examples("unreadable", len(shown), shown, "folders or lists, not scanned"))
     lines += [f"note: {note}" for note in result.notes]
-    return "\n".join(lines)
+    return "\n".join(printable(line) for line in lines)
+
+
+def format_reasons(reasons: dict[str, int]) -> str:
+    """'not an image or video extension 3, hidden 1'."""
+    return ", ".join(f"{reason} {count}" for reason, count in reasons.items())
 
 
 def count_table(records: list[VideoRecord]) -> list[str]:

@@ -8,13 +8,14 @@ import re
 from collections import Counter
 from pathlib import Path, PurePosixPath
 
-from metafas.datasets.records import Parsed, ScanContext, ScanResult, VideoRecord
+from metafas.datasets.records import Parsed, ScanContext, ScanResult, VideoRecord, printable
 from metafas.datasets.registry import get_reader
 from metafas.datasets.videos import assemble, drop_duplicates
 
 logger = logging.getLogger(__name__)
 
 IGNORED_SHOWN = 200  # unrelated files listed by name; all are counted
+DUPLICATE_REASON = "second copy of a video"
 
 
 def scan(dataset: str, root: Path) -> ScanResult:
@@ -27,24 +28,28 @@ def scan(dataset: str, root: Path) -> ScanResult:
     """
     reader = get_reader(dataset)
     root = _checked_root(root)
-    files = walk_files(root)
-    lists, list_files = read_lists(root, files, reader.list_files)
+    unreadable: list[tuple[str, str]] = []
+    files = walk_files(root, unreadable)
+    lists, list_files = read_lists(root, files, reader.list_files, unreadable)
     ctx = ScanContext(root, lists)
     expected = reader.expected(ctx)
     parsed: list[Parsed] = []
     ignored: list[str] = []
+    reasons: Counter[str] = Counter()
     for rel in files:
         if rel in list_files:
             continue
         found = reader.parse(rel, ctx)
         if found is None:
-            ignored.append(rel.as_posix())
+            ignored.append(printable(rel.as_posix()))
+            reasons[reader.why_ignored(rel)] += 1
         else:
             parsed.append(found)
     unique, duplicates = drop_duplicates(parsed)
     records, extra_duplicates = assemble([p for p in unique if not p.excluded])
     duplicates += extra_duplicates
     ignored += [_relative(p.record, root) for p in duplicates]
+    reasons.update({DUPLICATE_REASON: len(duplicates)} if duplicates else {})
     notes = ctx.notes + _excluded_notes(unique) + _duplicate_notes(duplicates, root)
     result = ScanResult(
         dataset=dataset,
@@ -54,6 +59,8 @@ def scan(dataset: str, root: Path) -> ScanResult:
         ignored=ignored[:IGNORED_SHOWN],
         n_ignored=len(ignored),
         notes=notes,
+        ignored_reasons=dict(reasons.most_common()),
+        unreadable=unreadable,
     )
     logger.info("%s at %s: %d videos, %d missing", dataset, root, len(records), len(result.missing))
     return result
@@ -68,11 +75,25 @@ def _checked_root(root: Path) -> Path:
     return root
 
 
-def walk_files(root: Path) -> list[PurePosixPath]:
-    """Every file below `root`, relative, in sorted order; linked folders are followed once."""
+def walk_files(root: Path, unreadable: list[tuple[str, str]] | None = None) -> list[PurePosixPath]:
+    """Every file below `root`, relative, in sorted order; linked folders are followed once.
+
+    Folders that cannot be listed are appended to `unreadable` as (relative path, reason),
+    and the walk goes on with the others.
+    """
     files: list[PurePosixPath] = []
     seen: set[str] = set()
-    for folder, dirs, names in os.walk(root, followlinks=True):
+
+    def refused(error: OSError) -> None:
+        where = Path(error.filename or root)
+        rel = where.relative_to(root).as_posix() if where.is_relative_to(root) else str(where)
+        rel = printable(rel)
+        reason = f"cannot list folder: {error.strerror or error}"
+        if unreadable is not None:
+            unreadable.append((rel, reason))
+        logger.warning("%s: %s", printable(str(where)), reason)
+
+    for folder, dirs, names in os.walk(root, onerror=refused, followlinks=True):
         real = os.path.realpath(folder)
         if real in seen:
             dirs.clear()
@@ -85,9 +106,15 @@ def walk_files(root: Path) -> list[PurePosixPath]:
 
 
 def read_lists(
-    root: Path, files: list[PurePosixPath], pattern: str | None
+    root: Path,
+    files: list[PurePosixPath],
+    pattern: str | None,
+    unreadable: list[tuple[str, str]] | None = None,
 ) -> tuple[dict[str, list[str]], set[PurePosixPath]]:
-    """The official list files matching `pattern` (shallowest copy of each) and their lines."""
+    """The official list files matching `pattern` (shallowest copy of each) and their lines.
+
+    A list file that cannot be read counts as absent and is appended to `unreadable`.
+    """
     if pattern is None:
         return {}, set()
     regex = re.compile(rf"(?:^|/){pattern}$")
@@ -96,7 +123,15 @@ def read_lists(
         match = regex.search(rel.as_posix())
         if match and match.group(1) not in chosen:
             chosen[match.group(1)] = rel
-    lists = {key: _lines(root.joinpath(*rel.parts)) for key, rel in chosen.items()}
+    lists = {}
+    for key, rel in chosen.items():
+        try:
+            lists[key] = _lines(root.joinpath(*rel.parts))
+        except OSError as error:
+            reason = f"cannot read list file: {error.strerror or error}"
+            if unreadable is not None:
+                unreadable.append((printable(rel.as_posix()), reason))
+            logger.warning("%s: %s", printable(rel.as_posix()), reason)
     return lists, set(chosen.values())
 
 
@@ -106,7 +141,7 @@ def _lines(path: Path) -> list[str]:
 
 
 def _relative(record: VideoRecord, root: Path) -> str:
-    return record.path.relative_to(root).as_posix()
+    return printable(record.path.relative_to(root).as_posix())
 
 
 def _excluded_notes(parsed: list[Parsed]) -> list[str]:

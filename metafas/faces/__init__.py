@@ -6,7 +6,7 @@ lazily.
 """
 
 from metafas.faces.align import Crop, CropSettings, alignment_transform, crop_face, warp_to_crop
-from metafas.faces.depth import mesh_depth
+from metafas.faces.depth import box_depth, face_depth, mesh_depth
 from metafas.faces.face import CropTransform, DepthRenderer, Face, FaceDetector, NoFaceError
 from metafas.faces.mediapipe_detector import mediapipe_detector
 
@@ -19,7 +19,9 @@ __all__ = [
     "FaceDetector",
     "NoFaceError",
     "alignment_transform",
+    "box_depth",
     "crop_face",
+    "face_depth",
     "mediapipe_detector",
     "mesh_depth",
     "warp_to_crop",

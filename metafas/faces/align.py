@@ -54,6 +54,7 @@ class Crop:
         score: the detector's score.
         transform: the image-to-crop affine map.
         depth: (depth_size, depth_size) float32 in [0, 1], or None when no renderer was given.
+        has_mesh: whether the face came with a face mesh (`Face.landmarks3d`).
     """
 
     image: np.ndarray
@@ -61,6 +62,7 @@ class Crop:
     score: float
     transform: CropTransform
     depth: np.ndarray | None = None
+    has_mesh: bool = False
 
 
 def alignment_transform(face: Face, settings: CropSettings) -> CropTransform:
@@ -68,10 +70,14 @@ def alignment_transform(face: Face, settings: CropSettings) -> CropTransform:
 
     The crop is centred on the box centre and rotated by the roll of the line from `left_eye`
     to `right_eye`, so `left_eye` lands on the crop's left.
+
+    Raises:
+        NoFaceError: the eyes coincide, so the face has no roll to level.
     """
     (lx, ly), (rx, ry) = face.left_eye, face.right_eye
     if math.isclose(lx, rx) and math.isclose(ly, ry):
-        raise ValueError(f"eyes coincide at {face.left_eye}; cannot find the face's roll")
+        # A usable-face problem like "no face", so prepare skips it and predict reports it.
+        raise NoFaceError(f"eyes coincide at {face.left_eye}; cannot find the face's roll")
     roll = math.atan2(ry - ly, rx - lx)
     x0, y0, x1, y1 = face.box
     side = max(x1 - x0, y1 - y0) * (1 + settings.margin)
@@ -151,8 +157,8 @@ def crop_face(
         depth: renders the depth map of the crop (e.g. `mesh_depth`); None skips it.
 
     Raises:
-        NoFaceError: "no face", or "low confidence 0.42 < 0.6"; a depth renderer may raise it
-            too (e.g. when the face mesh did not run).
+        NoFaceError: "no face", "low confidence 0.42 < 0.6", or eyes at one point; a depth
+            renderer may raise it too (e.g. `mesh_depth` when the face mesh did not run).
     """
     check_image(image)
     faces = detector(image)
@@ -164,4 +170,5 @@ def crop_face(
     transform = alignment_transform(face, settings)
     depth_map = None if depth is None else depth(face, transform, settings.depth_size)
     logger.debug("cropped face with score %.3f from box %s", face.score, face.box)
-    return Crop(warp_to_crop(image, transform), face.box, face.score, transform, depth_map)
+    image = warp_to_crop(image, transform)
+    return Crop(image, face.box, face.score, transform, depth_map, face.landmarks3d is not None)

@@ -46,6 +46,42 @@ def mesh_depth(
     return _rasterise_nearest(points[triangles], nearness[triangles], size)
 
 
+def box_depth(
+    face: Face, transform: CropTransform, size: int, *, edge: float = FACE_EDGE_DEPTH
+) -> np.ndarray:
+    """A template depth map for a face without a mesh: half an ellipsoid over the face box.
+
+    The ellipse is the one inscribed in the face box, mapped into the crop (whose axes follow
+    the eye line); depth is 1 at its centre, falls to `edge` at its rim like a sphere's
+    height, and is 0 outside, on the scale of `mesh_depth`. It carries no shape beyond "a face
+    is a convex surface where the box is", which is what tells a live face from a flat attack.
+
+    Returns:
+        float32 (size, size) in [0, 1].
+    """
+    if not 0 < edge < 1:
+        raise ValueError(f"edge must be in (0, 1), got {edge}")
+    x0, y0, x1, y1 = face.box
+    resized = transform.resized(size)
+    centre = resized.apply(np.array([[(x0 + x1) / 2, (y0 + y1) / 2]]))[0]
+    radii = np.array([x1 - x0, y1 - y0]) / 2 * resized.scale
+    pixels = np.stack(np.mgrid[0:size, 0:size][::-1], axis=-1) + 0.5  # (size, size, 2): x, y
+    reach = (((pixels - centre) / radii) ** 2).sum(axis=-1)  # < 1 inside the ellipse
+    height = np.sqrt(np.clip(1 - reach, 0, None))
+    return np.where(reach < 1, edge + (1 - edge) * height, 0.0).astype(np.float32)
+
+
+def face_depth(face: Face, transform: CropTransform, size: int) -> np.ndarray:
+    """`mesh_depth` of the face, or its `box_depth` when it has no mesh (a masked face, say)
+    or a degenerate one, so that every face `predict` would score keeps a depth target."""
+    if face.landmarks3d is not None:
+        try:
+            return mesh_depth(face, transform, size)
+        except ValueError:
+            pass  # a flat or collinear mesh: the box is the better guess
+    return box_depth(face, transform, size)
+
+
 def _normalise(z: np.ndarray, edge: float) -> np.ndarray:
     """Map z linearly so its maximum becomes 1 and its minimum `edge`."""
     low, high = float(z.min()), float(z.max())

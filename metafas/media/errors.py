@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+NOT_FILES = {
+    stat.S_IFDIR: "a directory",
+    stat.S_IFIFO: "a named pipe",
+    stat.S_IFCHR: "a device",
+    stat.S_IFBLK: "a device",
+    stat.S_IFSOCK: "a socket",
+}
 
 
 class InputError(ValueError):
@@ -27,18 +36,25 @@ class InputError(ValueError):
 
 
 def check_file(path: str | os.PathLike[str]) -> Path:
-    """Return `path` as a Path if it names a non-empty regular file, else raise InputError."""
+    """Return `path` as a Path if it names a readable, non-empty regular file, else raise
+    InputError (so that decoders never report a permission problem as a corrupt file)."""
     path = Path(path)
     try:
-        size = path.stat().st_size
+        info = path.stat()
     except FileNotFoundError:
-        raise InputError(path, "no such file") from None
+        broken = path.is_symlink()
+        raise InputError(path, "broken symbolic link" if broken else "no such file") from None
     except OSError as exc:
         raise InputError(path, f"cannot access file: {exc.strerror or exc}") from None
-    if not path.is_file():
-        raise InputError(path, "not a regular file (a directory?)")
-    if size == 0:
+    if not stat.S_ISREG(info.st_mode):
+        kind = NOT_FILES.get(stat.S_IFMT(info.st_mode), "of another kind")
+        raise InputError(path, f"not a regular file: {kind}")
+    if info.st_size == 0:
         raise InputError(path, "zero bytes")
+    try:
+        os.close(os.open(path, os.O_RDONLY))
+    except OSError as exc:
+        raise InputError(path, f"cannot read file: {exc.strerror or exc}") from None
     return path
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -14,11 +15,11 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from metafas.media.color import to_rgb_array
 from metafas.media.errors import InputError, check_file, describe
-from metafas.media.formats import PIL_FORMATS, PLUGIN_HINTS
+from metafas.media.formats import IMAGE_EXTENSIONS, PIL_FORMATS, PLUGIN_HINTS
+from metafas.media.limits import DEFAULT_MAX_PIXELS, check_dimensions
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_PIXELS = 40_000_000
 EXIF_ORIENTATION = 0x0112
 BOMB_ERRORS = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 _truncation_lock = threading.Lock()
@@ -32,10 +33,12 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
 
     Args:
         path: the image file; its extension is ignored.
-        max_pixels: refuse images whose header claims more pixels than this, before decoding.
+        max_pixels: refuse images whose header claims more pixels than this, before decoding
+            (a side over `metafas.media.limits.MAX_SIDE` is refused whatever this says).
 
     Raises:
-        InputError: zero bytes, not an image, too large, truncated or otherwise corrupt.
+        InputError: zero bytes, unreadable, not an image, too large, truncated or otherwise
+            corrupt.
     """
     if max_pixels < 1:
         raise ValueError(f"max_pixels must be positive, got {max_pixels}")
@@ -73,19 +76,37 @@ def image_header(path: Path) -> tuple[str, tuple[int, int], int]:
         return image.format or "image", image.size, orientation
 
 
+def decodable_image_extensions() -> frozenset[str]:
+    """The IMAGE_EXTENSIONS whose format can be decoded here: `.heic` and `.heif` only with
+    the pillow-heif plugin installed (it is not a dependency)."""
+    formats = set(_registered_formats())
+    known = Image.registered_extensions()
+    return frozenset(ext for ext in IMAGE_EXTENSIONS if known.get(ext) in formats)
+
+
 def _registered_formats() -> list[str]:
     """The accepted formats Pillow can open now (HEIF only once a plugin registers it)."""
-    Image.init()
+    _register_plugins()
     return [name for name in PIL_FORMATS if name in Image.OPEN]
 
 
+@functools.cache
+def _register_plugins() -> None:
+    """Register the pillow-heif plugin with Pillow when it is installed."""
+    Image.init()
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return
+    register_heif_opener()
+
+
 def check_size(path: Path, size: tuple[int, int], max_pixels: int) -> None:
-    """Raise InputError for empty images or more than max_pixels pixels."""
+    """Raise InputError for empty images, a side over MAX_SIDE or more than max_pixels pixels."""
     width, height = size
     if width < 1 or height < 1:
         raise InputError(path, f"empty image: {width}x{height} pixels")
-    if width * height > max_pixels:
-        raise InputError(path, f"image too large: {width}x{height} pixels (limit {max_pixels})")
+    check_dimensions(path, "image", width, height, max_pixels)
 
 
 @contextmanager
@@ -98,6 +119,8 @@ def _open(path: Path) -> Iterator[Image.Image]:
     except UnidentifiedImageError as exc:
         hint = PLUGIN_HINTS.get(path.suffix.lower())
         raise InputError(path, f"not an image ({hint})" if hint else "not an image") from exc
+    except (PermissionError, FileNotFoundError) as exc:  # changed since check_file
+        raise InputError(path, f"cannot read file: {exc.strerror or exc}") from exc
     except Exception as exc:
         raise InputError(path, _damage_reason(exc, "image")) from exc
     with image:

@@ -54,10 +54,12 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     """Read the header of a video (and decode at most one frame, for its rotation).
 
     An image (detected by content) is described as the 1-frame video `read_frames` makes of
-    it, with its EXIF orientation as `rotation`.
+    it, with its EXIF orientation as `rotation` (from the header: any size is described).
 
     Raises:
-        InputError: missing, empty, neither image nor video, or no video stream.
+        InputError: missing, empty, unreadable, neither image nor video, no video stream, or
+            frames with a side over `metafas.media.limits.MAX_SIDE` (its first frame would be
+            decoded for the rotation).
     """
     path = check_file(path)
     if looks_like_image(path):

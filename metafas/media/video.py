@@ -13,6 +13,7 @@ import numpy as np
 
 from metafas.media.errors import InputError, describe, wrapped_errors
 from metafas.media.formats import VIDEO_DEMUXERS, is_video
+from metafas.media.limits import check_dimensions
 from metafas.media.orientation import upright
 
 logger = logging.getLogger(__name__)
@@ -71,11 +72,9 @@ def video_stream(path: Path, container: av.container.InputContainer) -> av.Video
 
 
 def check_frame_size(path: Path, width: int, height: int, max_pixels: int) -> None:
-    """Refuse frames with more than max_pixels pixels before converting them."""
-    if width * height > max_pixels:
-        raise InputError(
-            path, f"video frame too large: {width}x{height} pixels (limit {max_pixels})"
-        )
+    """Refuse frames with a side over MAX_SIDE or more than max_pixels pixels: from the
+    stream's header before decoding, and per frame before converting it."""
+    check_dimensions(path, "video frame", width, height, max_pixels)
 
 
 def decode(

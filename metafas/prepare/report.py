@@ -4,6 +4,7 @@ failed inputs and skipped frames, and the summary of a run."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Collection
@@ -11,13 +12,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from metafas.data.atomic import atomic_write_json, atomic_write_text
-from metafas.data.store import video_dir
+from metafas.data.store import flat_name
+from metafas.datasets import ScanResult
+from metafas.datasets.records import printable
+from metafas.datasets.report import format_reasons
+
+logger = logging.getLogger(__name__)
 
 REPORTS_DIR = "prepare/videos"
 FAILURES_FILE = "failures.jsonl"
 SKIPPED_FILE = "skipped_frames.jsonl"
 EXIT_SOME_FAILED = 3
 """Exit status of `metafas prepare` when some inputs could not be read (the rest is stored)."""
+SHOWN_FAILURES = 5  # unreadable files named in the summary; all are in failures.jsonl
+SHOWN_FOLDERS = 20  # unreadable folders named in the summary
 
 
 @dataclass
@@ -31,6 +39,8 @@ class VideoReport:
         skipped: (frame index, reason) of frames without a usable face.
         failures: (file, reason) of unreadable inputs: the video, image frames of an image
             sequence, or a damaged video whose decodable frames were kept.
+        no_mesh: indices of kept frames whose face had no face mesh (cropped from the
+            detector's box; a live one has the box template as its depth map).
     """
 
     video_id: str
@@ -43,10 +53,11 @@ class VideoReport:
     skipped: list[tuple[int, str]] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    no_mesh: list[int] = field(default_factory=list)
 
 
 def report_path(out: Path, video_id: str) -> Path:
-    return Path(out) / REPORTS_DIR / (video_dir(video_id).replace("/", "__") + ".json")
+    return Path(out) / REPORTS_DIR / (flat_name(video_id) + ".json")
 
 
 def write_report(out: Path, report: VideoReport) -> None:
@@ -54,13 +65,50 @@ def write_report(out: Path, report: VideoReport) -> None:
 
 
 def read_reports(out: Path) -> list[VideoReport]:
+    """The store's video reports. A damaged one, or one filed under an older naming of the
+    video's files (that video is prepared again), is left out with a warning."""
     reports = []
     for path in sorted((Path(out) / REPORTS_DIR).glob("*.json")):
-        data = json.loads(path.read_text())
-        data["skipped"] = [tuple(x) for x in data["skipped"]]
-        data["failures"] = [tuple(x) for x in data["failures"]]
-        reports.append(VideoReport(**data))
+        try:
+            data = json.loads(path.read_bytes())
+            data["skipped"] = [tuple(x) for x in data["skipped"]]
+            data["failures"] = [tuple(x) for x in data["failures"]]
+            report = VideoReport(**data)
+        except (ValueError, TypeError, KeyError) as error:
+            logger.warning("%s: damaged video report, left out (%s)", path, error)
+            continue
+        if report_path(out, report.video_id) == path:
+            reports.append(report)
     return reports
+
+
+def scan_path(out: Path, dataset: str) -> Path:
+    return Path(out) / "prepare" / f"scan_{dataset}.json"
+
+
+def write_scan(out: Path, result: ScanResult) -> None:
+    """Keep what the scan of a dataset could not read, for the store's failures listing."""
+    unreadable = [
+        {"path": printable(str(result.root / rel)), "reason": reason}
+        for rel, reason in result.unreadable
+    ]
+    atomic_write_json(scan_path(out, result.dataset), {"unreadable": unreadable})
+
+
+def scan_failures(out: Path) -> list[dict]:
+    """Failure rows of the folders and list files the last scan of each dataset could not
+    read (no video id: their videos are unknown)."""
+    rows = []
+    for path in sorted((Path(out) / "prepare").glob("scan_*.json")):
+        dataset = path.stem.removeprefix("scan_")
+        try:
+            unreadable = json.loads(path.read_bytes())["unreadable"]
+        except (ValueError, TypeError, KeyError) as error:
+            logger.warning("%s: damaged scan record, left out (%s)", path, error)
+            continue
+        for item in unreadable:
+            rows.append({"dataset": dataset, "video_id": "", "whole_video": True, **item})
+    return rows
 
 
 def reason_group(reason: str) -> str:
@@ -79,7 +127,7 @@ def write_listings(
     """Write `failures.jsonl` and `skipped_frames.jsonl` for the whole store; return the
     failures of `dataset`. Reports of `dataset` videos no longer found by the scan, and of
     videos interrupted before their files were committed, are left out."""
-    failures, skipped = [], []
+    failures, skipped = scan_failures(out), []
     for report in read_reports(out):
         if report.dataset == dataset and report.video_id not in scanned:
             continue
@@ -88,7 +136,8 @@ def write_listings(
         base = {"dataset": report.dataset, "video_id": report.video_id}
         whole = report.status == "failed"
         failures += [
-            {**base, "path": p, "reason": r, "whole_video": whole} for p, r in report.failures
+            {**base, "path": printable(p), "reason": r, "whole_video": whole}
+            for p, r in report.failures
         ]
         skipped += [{**base, "frame": i, "reason": r} for i, r in report.skipped]
     _write_jsonl(Path(out) / FAILURES_FILE, failures)
@@ -113,6 +162,7 @@ class PrepareSummary:
     failures: list[dict]
     seconds: float
     workers: int
+    ignored: dict[str, int] = field(default_factory=dict)
 
     @property
     def failed_videos(self) -> int:
@@ -129,6 +179,10 @@ class PrepareSummary:
     @property
     def skipped(self) -> Counter[str]:
         return Counter(reason_group(reason) for r in self.reports for _, reason in r.skipped)
+
+    @property
+    def no_mesh(self) -> int:
+        return sum(len(r.no_mesh) for r in self.reports)
 
     @property
     def frames_per_second(self) -> float:
@@ -156,6 +210,8 @@ class PrepareSummary:
             "frames": self.frames,
             "faces": self.faces,
             "skipped": dict(self.skipped),
+            "faces_without_mesh": self.no_mesh,
+            "ignored_files": self.ignored,
             "per_domain": {d: {"faces": k, "frames": s} for d, (k, s) in self.per_domain().items()},
             "failed_inputs": len(self.failures),
             "seconds": round(self.seconds, 3),
@@ -178,8 +234,21 @@ def format_summary(summary: PrepareSummary) -> str:
         f"faces kept / frames per domain: {domains}",
         f"time: {s.seconds:.1f} s, {s.frames_per_second:.1f} frames/s with {s.workers} worker(s)",
     ]
+    if s.no_mesh:
+        lines.append(
+            f"faces without a face mesh: {s.no_mesh}, kept (cropped from the detector's box; "
+            "live ones get the box depth template)"
+        )
+    if s.ignored:
+        lines.append(f"files ignored: {sum(s.ignored.values())} ({format_reasons(s.ignored)})")
+    folders = [f for f in s.failures if not f["video_id"]]
+    others = [f for f in s.failures if f["video_id"]]
+    if folders:
+        lines.append(f"{len(folders)} folders or lists could not be read; videos there unknown:")
+        lines += [f"  {f['path']}: {f['reason']}" for f in folders[:SHOWN_FOLDERS]]
+        lines += ["  ..."] if len(folders) > SHOWN_FOLDERS else []
     if s.failures:
-        lines.append(f"{len(s.failures)} unreadable inputs, listed in {s.out / FAILURES_FILE}:")
-        lines += [f"  {f['path']}: {f['reason']}" for f in s.failures[:5]]
-        lines += ["  ..."] if len(s.failures) > 5 else []
-    return "\n".join(lines)
+        lines.append(f"{len(s.failures)} unreadable inputs, listed in {s.out / FAILURES_FILE}")
+        lines += [f"  {f['path']}: {f['reason']}" for f in others[:SHOWN_FAILURES]]
+        lines += ["  ..."] if len(others) > SHOWN_FAILURES else []
+    return "\n".join(printable(line) for line in lines)

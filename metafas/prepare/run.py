@@ -8,18 +8,20 @@ import logging
 import multiprocessing
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from pathlib import Path
 
 from tqdm import tqdm
 
 from metafas.data.atomic import atomic_write_json
 from metafas.data.store import StoreWriter
-from metafas.datasets import VideoRecord, get_reader, scan
+from metafas.data.workers import worker_pool
+from metafas.datasets import ScanResult, VideoRecord, get_reader, scan
+from metafas.datasets.records import printable
 from metafas.faces import CropSettings
 from metafas.media import FrameSampling
 from metafas.prepare.domains import store_domain
-from metafas.prepare.report import PrepareSummary, VideoReport, write_listings
+from metafas.prepare.report import PrepareSummary, VideoReport, write_listings, write_scan
 from metafas.prepare.settings import FaceTools, PrepareError, mediapipe_tools, record_settings
 from metafas.prepare.video import Job, VideoWorker, init_worker, prepare_in_worker
 
@@ -47,7 +49,7 @@ def prepare_dataset(
         out: the store; it may already hold other datasets prepared with the same settings.
         sampling: frames kept per video (image sequences such as NUAA's too).
         crop: crop geometry, score threshold and depth-map size.
-        tools: face detector and depth renderer (default: MediaPipe and `mesh_depth`).
+        tools: face detector and depth renderer (default: MediaPipe and `face_depth`).
         workers: processes; each builds its own detector. 1 runs in this process.
         progress: show a progress bar.
 
@@ -58,9 +60,11 @@ def prepare_dataset(
     if workers < 1:
         raise PrepareError(f"workers must be at least 1, got {workers}")
     crop, tools, out = crop or CropSettings(), tools or mediapipe_tools(), Path(out)
-    records = scanned_records(dataset, root)
+    result = scanned(dataset, root)
+    records = result.records
     info = record_settings(out, dataset, Path(root).expanduser().absolute(), sampling, crop, tools)
     writer = StoreWriter(out, info)
+    write_scan(out, result)
     pending = [r for r in records if not writer.has_video(r.video_id)]
     logger.info("%s: %d videos, %d to prepare", dataset, len(records), len(pending))
     started = time.perf_counter()
@@ -69,24 +73,29 @@ def prepare_dataset(
     seconds = time.perf_counter() - started
     writer.finish()
     failures = write_listings(out, dataset, {r.video_id for r in records}, writer.has_video)
+    done_before = len(records) - len(pending)
     summary = PrepareSummary(
-        dataset, out, len(records), len(records) - len(pending), reports, failures, seconds, workers
-    )
+        dataset, out, len(records), done_before, reports, failures, seconds, workers,
+        ignored=result.ignored_reasons,
+    )  # fmt: skip
     atomic_write_json(out / "prepare" / f"last_run_{dataset}.json", summary.to_dict())
     return summary
 
 
-def scanned_records(dataset: str, root: Path) -> list[VideoRecord]:
-    """The scan's records, refusing an empty scan with what the root should hold."""
+def scanned(dataset: str, root: Path) -> ScanResult:
+    """The scan of `root`, refusing an empty one with what the root should hold (and what
+    could not be read)."""
     result = scan(dataset, Path(root))
     if not result.records:
         layout = get_reader(dataset).layout
+        unreadable = "; ".join(f"{path}: {why}" for path, why in result.unreadable[:3])
         raise PrepareError(
-            f"no {dataset} videos found under {result.root}; it should hold {layout}"
+            f"no {dataset} videos found under {printable(str(result.root))}; it should hold "
+            f"{layout}" + (f" (could not read {unreadable})" if unreadable else "")
         )
     for record in result.records:
         store_domain(record)  # fail on a bad record before any work
-    return result.records
+    return result
 
 
 def run_videos(
@@ -115,9 +124,7 @@ def _reports(records: Sequence[VideoRecord], job: Job, workers: int) -> Iterator
         return
     # spawn: MediaPipe's threads make fork unsafe once it is loaded in this process.
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(
-        min(workers, len(records)), context, initializer=init_worker, initargs=(job,)
-    )
+    pool = worker_pool(min(workers, len(records)), context, init_worker, (job,))
     try:
         futures = [pool.submit(prepare_in_worker, record) for record in records]
         for future in as_completed(futures):

@@ -18,8 +18,8 @@ from metafas.faces import (
     Face,
     FaceDetector,
     NoFaceError,
+    face_depth,
     mediapipe_detector,
-    mesh_depth,
 )
 from metafas.faces.mediapipe_detector import INSTALL_HINT
 from metafas.media import FrameSampling
@@ -32,14 +32,24 @@ DETECTOR_FLOOR = 0.3
 "no face"."""
 
 
+DEPTH_NAME = "mesh_depth, box_depth without a mesh"
+
+
 class PrepareError(ValueError):
     """A preparation cannot start: no videos found, or the store holds other preprocessing."""
 
 
+def no_spoof_depth(face: Face, transform: CropTransform, size: int) -> None:
+    """Spoof frames get no depth map (the loader gives them the all-zero map of a flat
+    attack); every face is kept, with or without a mesh, as in live frames."""
+    return None
+
+
 def require_mesh(face: Face, transform: CropTransform, size: int) -> None:
-    """Skip spoof frames without a face mesh, as live frames without one are skipped (they
-    cannot have a depth map): a face without a mesh is cropped from the detector's box, about
-    5% tighter and lower, a difference between the classes that a model could learn."""
+    """The strict alternative to `no_spoof_depth`, to pair with `depth=mesh_depth`: skip spoof
+    frames without a face mesh, as `mesh_depth` skips live ones. A face without a mesh is
+    cropped from the detector's box (about 5% tighter and lower), so skipping it in one class
+    only would be a difference a model could learn."""
     if face.landmarks3d is None:
         raise NoFaceError("no face mesh")
 
@@ -51,17 +61,20 @@ class FaceTools:
     Attributes:
         detector_name: recorded in the store (with the version of the library behind it).
         build_detector: min_score -> a detector; must be picklable (a module-level function).
-        depth: renders the pseudo-depth of a live crop (see `metafas.faces.mesh_depth`).
+        depth: renders the pseudo-depth of a live crop; the default `face_depth` renders
+            the face mesh (`metafas.faces.mesh_depth`), or for a face without one the box
+            template (`box_depth`), so that every face `predict` scores is kept.
         depth_name: recorded in the store.
         spoof_check: called like `depth` on spoof frames; returns None (no map) or raises
-            NoFaceError to skip the frame. The default keeps both classes cropped alike.
+            NoFaceError to skip the frame. Keep it consistent with `depth`, so that both
+            classes are cropped alike (`require_mesh` goes with `mesh_depth`).
     """
 
     detector_name: str
     build_detector: Callable[[float], FaceDetector]
-    depth: DepthRenderer = mesh_depth
-    depth_name: str = "mesh_depth"
-    spoof_check: Callable[[Face, CropTransform, int], None] = require_mesh
+    depth: DepthRenderer = face_depth
+    depth_name: str = DEPTH_NAME
+    spoof_check: Callable[[Face, CropTransform, int], None] = no_spoof_depth
 
 
 def build_mediapipe(min_score: float) -> FaceDetector:
@@ -125,7 +138,16 @@ def _read_recorded(out: Path) -> dict | None:
     """The recorded settings; None for a new store; PrepareError for a foreign one."""
     path = out / SETTINGS_FILE
     if path.exists():
-        return json.loads(path.read_text())
+        try:
+            recorded = json.loads(path.read_bytes())
+        except ValueError as error:
+            raise PrepareError(
+                f"{path}: damaged ({error}); it records how {out} was prepared: restore it, "
+                "or prepare into another --out"
+            ) from None
+        if not isinstance(recorded, dict) or not {"preprocessing", "datasets"} <= set(recorded):
+            raise PrepareError(f"{path}: not a metafas prepare settings record")
+        return recorded
     if (out / "parts").is_dir() and any((out / "parts").iterdir()):
         raise PrepareError(
             f"{out} holds a store not written by metafas prepare; choose another --out"

@@ -122,6 +122,8 @@ class VideoWorker:
                         continue
                     frames.append((index, crop.image))
                     depths.append(crop.depth)
+                    if not crop.has_mesh:
+                        report.no_mesh.append(index)
             except InputError as err:
                 report.failures.append((str(err.path), err.reason))
         prefix = f"{record.path}: "
