@@ -41,6 +41,8 @@ def test_train_then_evaluate_writes_the_run(tiny_store, tmp_path, capsys):
         "model.safetensors",
         "optimizer.safetensors",
         "state.json",
+        "model_card.json",
+        "model_card.md",
     }
     state = read_state(checkpoint)
     assert state["threshold"]["rule"] == "source_val_eer" and state["config"] == config

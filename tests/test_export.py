@@ -84,7 +84,12 @@ def exported(checkpoint, tmp_path_factory) -> tuple[Path, str]:
 
 def test_export_writes_model_and_metadata_with_parity(exported, checkpoint):
     directory, printed = exported
-    assert sorted(p.name for p in directory.iterdir()) == ["metadata.json", "model.onnx"]
+    assert sorted(p.name for p in directory.iterdir()) == [
+        "metadata.json",
+        "model.onnx",
+        "model_card.json",
+        "model_card.md",
+    ]
     metadata = json.loads((directory / "metadata.json").read_text())
     state = json.loads((checkpoint / "state.json").read_text())
     for key in ("config", "threshold", "store_info", "step"):

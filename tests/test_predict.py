@@ -177,8 +177,11 @@ def test_json_and_csv_outputs(checkpoint, media, monkeypatch, tmp_path, capsys):
         == 0
     )
     document = json.loads(capsys.readouterr().out)
-    assert document["threshold"] == {"value": 0.25, "rule": "fixed"}
+    fixed = {"value": 0.25, "rule": "fixed", "level": None, "choice": None}
+    fixed |= {"interval": None, "note": None}
+    assert document["thresholds"] == {"frame": fixed, "video": fixed}  # --threshold: both levels
     assert [p["frames_sampled"] for p in document["predictions"]] == [1, 6]
+    assert [p["level"] for p in document["predictions"]] == ["frame", "video"]
     target = tmp_path / "out.csv"
     assert (
         cli([str(checkpoint), str(media / "a.jpg"), "--csv", str(target)], monkeypatch=monkeypatch)

@@ -11,8 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from metafas.extras import MissingExtraError, require_extra
-from metafas.media import FrameSampling
-from metafas.media.image import DEFAULT_MAX_PIXELS
+from metafas.media import DEFAULT_MAX_PIXELS, FrameSampling
 
 logger = logging.getLogger(__name__)
 
@@ -28,16 +27,43 @@ def add_predict_args(parser: argparse.ArgumentParser) -> None:
     output.add_argument("--json", metavar="FILE", help="write JSON to FILE ('-' for stdout)")
     output.add_argument("--csv", metavar="FILE", help="write CSV to FILE ('-' for stdout)")
     add_model_args(parser)
+    add_max_pixels_arg(parser, "refuse larger images and video frames")
+
+
+def add_max_pixels_arg(parser: argparse.ArgumentParser, what: str) -> None:
+    """--max-pixels, with the one default of predict, serve and the library
+    (metafas.media.DEFAULT_MAX_PIXELS)."""
     parser.add_argument(
-        "--max-pixels",
-        type=int,
-        default=DEFAULT_MAX_PIXELS,
-        help="refuse larger images and video frames (default %(default)s)",
+        "--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help=f"{what} (default %(default)s)"
     )
 
 
+def add_device_args(parser: argparse.ArgumentParser) -> None:
+    """--device and --threads (predict, evaluate, export, serve)."""
+    parser.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="where the model runs; auto: CUDA when present (default %(default)s)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="CPU threads of PyTorch and ONNX Runtime (default: theirs)",
+    )
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def add_model_args(parser: argparse.ArgumentParser) -> None:
-    """Options shared by predict and serve: runtime, threshold, frames, detection."""
+    """Options shared by predict and serve: runtime, device, threshold, frames, detection."""
     parser.add_argument(
         "--runtime",
         choices=("auto", "torch", "onnx"),
@@ -60,6 +86,7 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="skip face detection: inputs are already face crops (resized to the model input)",
     )
+    add_device_args(parser)
 
 
 def run_predict(args) -> int:
@@ -99,7 +126,9 @@ def build_predictor(args, runtime: str | None = None):
     threshold = getattr(args, "threshold", None)
     max_pixels = getattr(args, "max_pixels", DEFAULT_MAX_PIXELS)
     with missing_extra_as_error():
-        scorer = load_scorer(args.checkpoint, runtime or args.runtime, threshold)
+        scorer = load_scorer(
+            args.checkpoint, runtime or args.runtime, threshold, args.threads, args.device
+        )
         predictor = Predictor(scorer, None if args.no_detect else "default", sampling, max_pixels)
     return predictor, scorer
 
@@ -134,6 +163,7 @@ def add_export_args(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--sampling", default="count:8", help="frames per video for --check-on")
     parser.add_argument("--no-detect", action="store_true", help="--check-on inputs are crops")
+    add_device_args(parser)
 
 
 def run_export(args) -> int:
@@ -141,14 +171,16 @@ def run_export(args) -> int:
     with the checkpoint's config, threshold and store info in metadata.json, and check that
     ONNX Runtime matches PyTorch (max abs difference of the live probability < 1e-4)."""
     from metafas.deploy.export import PARITY_TOLERANCE, export_checkpoint
+    from metafas.deploy.loading import set_threads
     from metafas.deploy.predict import collect_crops
 
     crops = None
     if args.check_on:
         predictor, _ = build_predictor(args, runtime="torch")
         crops = collect_crops(predictor, args.check_on)
+    set_threads(args.threads)
     with missing_extra_as_error():
-        result = export_checkpoint(args.checkpoint, args.out, crops)
+        result = export_checkpoint(args.checkpoint, args.out, crops, args.device, args.threads)
     print(f"wrote {result.directory / 'model.onnx'} and {result.directory / 'metadata.json'}")
     for name, difference in result.parity.items():
         print(
@@ -176,12 +208,7 @@ def add_serve_args(parser: argparse.ArgumentParser) -> None:
         default=d.max_upload_bytes / 2**20,
         help="larger uploads get 413 (default %(default)s)",
     )
-    parser.add_argument(
-        "--max-pixels",
-        type=int,
-        default=d.max_pixels,
-        help="larger images or frames get 413 (default %(default)s)",
-    )
+    add_max_pixels_arg(parser, "larger images or frames get 413")
     parser.add_argument(
         "--max-concurrency",
         type=int,
@@ -223,5 +250,7 @@ def run_serve(args) -> int:
             detect=not args.no_detect,
             sampling=FrameSampling.parse(args.sampling),
             threshold=args.threshold,
+            device=args.device,
+            threads=args.threads,
         )
     return 0

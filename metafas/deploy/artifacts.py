@@ -17,6 +17,7 @@ from metafas.training.checkpoint import (
     read_json_document,
     read_state,
 )
+from metafas.training.model_card import CARD_FORMAT, CARD_JSON, CARD_VERSION
 
 EXPORT_FORMAT = "metafas-onnx"
 EXPORT_VERSION = 1
@@ -37,7 +38,8 @@ class Artifact:
             metadata.json).
         path: the checkpoint or export directory.
         metadata: state.json of a checkpoint, metadata.json of an export; both hold `config`,
-            `threshold` and `store_info`.
+            `threshold` (per level, see metafas.evaluation.scoring.checkpoint_threshold) and
+            `store_info`. Beside it, model_card.json (`read_model_card`).
     """
 
     kind: str
@@ -76,6 +78,15 @@ def read_export_metadata(directory: Path) -> dict:
     if not path.is_file():
         raise CheckpointError(f"{directory} has model.onnx but no metadata.json; re-run export")
     return read_json_document(path, EXPORT_FORMAT, EXPORT_VERSION, "export")
+
+
+def read_model_card(directory: Path) -> dict | None:
+    """model_card.json of a checkpoint or export, checked for format and version; None for one
+    written before model cards."""
+    path = Path(directory) / CARD_JSON
+    if not path.is_file():
+        return None
+    return read_json_document(path, CARD_FORMAT, CARD_VERSION, "model card")
 
 
 def check_safetensors(path: Path) -> None:

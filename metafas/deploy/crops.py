@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from metafas.faces import CropSettings, FaceDetector, crop_face
+from metafas.training.model_card import is_simulated
 
 logger = logging.getLogger(__name__)
 
@@ -54,14 +55,29 @@ def crop_settings(store_info: dict, input_size: int) -> CropSettings:
         ) from None
 
 
-def describe_training_data(store_info: dict, detect: bool) -> None:
-    """Log where the training frames came from, warning when they were simulated."""
-    if store_info.get("source") == "simulator":
+def warn_about_training_data(model_card: dict | None, store_info: dict) -> None:
+    """Warn (through logging) when the model card, or without one the store info, says the
+    training frames were simulated. Scorers call this when they load a model."""
+    if model_card is not None:
+        simulated = bool((model_card.get("training_data") or {}).get("simulated"))
+        where = "its model card says so"
+    else:
+        simulated, where = is_simulated(store_info), "store_info source=simulator"
+    if simulated:
         logger.warning(
-            "this checkpoint was trained on simulated faces (store_info source=simulator), not "
-            "on detected real face crops: scores on real images are not meaningful"
+            "this model was trained on simulated faces (%s), not on detected real face crops: "
+            "its scores on real images are not meaningful",
+            where,
         )
-    elif detect and _recorded_crop(store_info) is None:
+
+
+def describe_training_data(store_info: dict, detect: bool) -> None:
+    """Warn when the training faces were detected but their crop settings are not recorded.
+
+    (The warning about simulated training data comes when the model loads:
+    `warn_about_training_data`.)
+    """
+    if detect and not is_simulated(store_info) and _recorded_crop(store_info) is None:
         logger.warning(
             "the checkpoint does not record how its training faces were cropped; using the "
             "default crop settings, which may not match"

@@ -18,11 +18,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from metafas.data.atomic import atomic_write_json
-from metafas.deploy.artifacts import EXPORT_FORMAT, EXPORT_VERSION, resolve_artifact
+from metafas.data.atomic import atomic_write_json, atomic_write_text
+from metafas.deploy.artifacts import (
+    EXPORT_FORMAT,
+    EXPORT_VERSION,
+    read_model_card,
+    resolve_artifact,
+)
 from metafas.deploy.onnx_runtime import onnx_session
 from metafas.extras import require_extra
 from metafas.training.checkpoint import CheckpointError
+from metafas.training.model_card import card_files, card_from_state
 
 logger = logging.getLogger(__name__)
 
@@ -68,15 +74,24 @@ def export_network(network: nn.Module, path: Path) -> Path:
 
 
 def export_checkpoint(
-    checkpoint: str | Path, out: str | Path, real_crops: np.ndarray | None = None
+    checkpoint: str | Path,
+    out: str | Path,
+    real_crops: np.ndarray | None = None,
+    device: str = "cpu",
+    threads: int | None = None,
 ) -> ExportResult:
     """Export a checkpoint (or a run's latest) to `out/model.onnx` + `out/metadata.json`.
 
-    metadata.json carries the checkpoint's config, threshold and store_info, so an export is
-    all that prediction needs. It is written last, after the parity check passes.
+    metadata.json carries the checkpoint's config, thresholds (per level) and store_info, so
+    an export is all that prediction needs; model_card.json and model_card.md are the
+    checkpoint's card with the export added. metadata.json is written last, after the parity
+    check passes.
 
     Args:
         real_crops: (N, S, S, 3) uint8 face crops at the model size for the parity check.
+        device: where ONNX Runtime runs the parity check ("auto", "cpu", "cuda"); the
+            reference is fp32 PyTorch on the CPU, whatever the device.
+        threads: ONNX Runtime's intra-op threads for the check.
 
     Raises:
         ParityError: ONNX Runtime differs from PyTorch by more than PARITY_TOLERANCE.
@@ -92,8 +107,9 @@ def export_checkpoint(
     (out / "metadata.json").unlink(missing_ok=True)  # an export without it is incomplete
     onnx_path = export_network(method.network, out / "model.onnx")
     inputs = parity_inputs(method.network.config.input_size, real_crops)
-    parity = check_parity(method.network, onnx_path, inputs)
+    parity = check_parity(method.network, onnx_path, inputs, device, threads)
     frames = {name: len(images) for name, images in inputs.items()}
+    write_model_card(out, artifact.path, state, parity)
     atomic_write_json(out / "metadata.json", export_metadata(state, artifact.path, parity, frames))
     logger.info("exported %s to %s", artifact.path, out)
     return ExportResult(out, parity, frames)
@@ -113,17 +129,22 @@ def parity_inputs(size: int, real_crops: np.ndarray | None) -> dict[str, np.ndar
 
 
 def check_parity(
-    network: nn.Module, onnx_path: Path, inputs: dict[str, np.ndarray]
+    network: nn.Module,
+    onnx_path: Path,
+    inputs: dict[str, np.ndarray],
+    device: str = "cpu",
+    threads: int | None = None,
 ) -> dict[str, float]:
-    """Max abs difference of ONNX Runtime vs fp32 PyTorch per input set; raises ParityError."""
-    session = onnx_session(onnx_path)
+    """Max abs difference of ONNX Runtime (on `device`, in exact fp32) vs fp32 PyTorch on the
+    CPU per input set; raises ParityError."""
+    session = onnx_session(onnx_path, threads, device, exact=True)
     parity = {}
     for name, images in inputs.items():
         with torch.no_grad():
             expected = network(torch.from_numpy(images)).numpy()
         (actual,) = session.run(None, {INPUT_NAME: images})
         parity[name] = float(np.max(np.abs(actual - expected)))
-        logger.info(
+        logger.debug(  # metafas export prints these figures from the result
             "parity on %s (%d frames): max |onnx - torch| = %.3g", name, len(images), parity[name]
         )
     worst = max(parity, key=parity.get)
@@ -133,6 +154,21 @@ def check_parity(
             f"(tolerance {PARITY_TOLERANCE}); the export in {onnx_path.parent} is not usable"
         )
     return parity
+
+
+def write_model_card(out: Path, checkpoint: Path, state: dict, parity: dict) -> None:
+    """The checkpoint's model card (derived from its state.json if it predates model cards),
+    with how it was exported, as model_card.json and model_card.md in `out`."""
+    card = read_model_card(checkpoint) or card_from_state(state)
+    card["export"] = {
+        "format": "onnx",
+        "source_checkpoint": str(checkpoint),
+        "runtime": "ONNX Runtime, fp32",
+        "parity_max_abs_diff": parity,
+        "parity_tolerance": PARITY_TOLERANCE,
+    }
+    for name, text in card_files(card).items():
+        atomic_write_text(out / name, text)
 
 
 def export_metadata(state: dict, source: Path, parity: dict, frames: dict) -> dict:

@@ -1,9 +1,9 @@
 """Scoring image and video files: read frames, crop the face as `prepare` did, score, decide.
 
 A video's live probability is the mean over its sampled frames that show a face (the
-video-level convention of evaluation and of the `source_val_eer` threshold). Every input
-gets a `Prediction`; failures are recorded in it, never raised, so one bad file does not stop
-the others.
+video-level convention of evaluation) and is judged at the video-level threshold; a single
+image is judged at the frame-level threshold. Every input gets a `Prediction`; failures are
+recorded in it, never raised, so one bad file does not stop the others.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from metafas.deploy.crops import FaceInput, crop_settings, default_detector, face_input
-from metafas.deploy.scorer import Scorer
+from metafas.deploy.scorer import Scorer, Threshold
 from metafas.faces import FaceDetector, NoFaceError
 from metafas.media import FrameSampling, InputError, is_image, is_video, read_frames
-from metafas.media.image import DEFAULT_MAX_PIXELS
+from metafas.media.image import DEFAULT_MAX_PIXELS, looks_like_image
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +30,14 @@ class Prediction:
     """The outcome for one input file; `error` is set (and the scores are None) on failure.
 
     Attributes:
+        threshold, threshold_rule: the threshold applied and its rule (see `Threshold`).
         error_kind: "input" (unreadable or unsupported) or "no_face".
         frames: per scored frame: index, live_probability, face_box, face_score.
+        level: "frame" for a single image, "video" for a video's mean score.
+        threshold_level: the level that threshold was calibrated at (None for fixed and
+            default thresholds); it differs from `level` only for an old checkpoint.
+        threshold_choice: "eer" or "gap_midpoint_logit" (for source_val_eer thresholds).
+        threshold_note: why that threshold serves here, when it is not the obvious one.
     """
 
     path: str
@@ -43,6 +49,10 @@ class Prediction:
     frames: list[dict] | None = None
     error: str | None = None
     error_kind: str | None = None
+    level: str | None = None
+    threshold_level: str | None = None
+    threshold_choice: str | None = None
+    threshold_note: str | None = None
 
     @property
     def scored(self) -> bool:
@@ -80,23 +90,33 @@ class Predictor:
 
     def predict_file(self, path: str | os.PathLike[str]) -> Prediction:
         """Score one image or video file; errors are recorded in the Prediction."""
+        level = input_level(path)
         try:
             frames = list(read_frames(path, self.sampling, self.max_pixels))
         except InputError as error:
-            return self.failure(path, error.reason, "input")
-        return self.predict_frames(path, frames)
+            return self.failure(path, error.reason, "input", level=level)
+        return self.predict_frames(path, frames, level)
 
     def predict_frames(
-        self, path: str | os.PathLike[str], frames: list[tuple[int, np.ndarray]]
+        self,
+        path: str | os.PathLike[str],
+        frames: list[tuple[int, np.ndarray]],
+        level: str | None = None,
     ) -> Prediction:
-        """Score (index, uint8 RGB image) frames of one input: mean over frames with a face."""
+        """Score (index, uint8 RGB image) frames of one input: mean over frames with a face.
+
+        `level` picks the threshold: "frame" (an image) or "video" (a video's mean); by
+        default "frame" for one frame and "video" for several.
+        """
+        level = level or ("frame" if len(frames) == 1 else "video")
         faces, reasons = self.face_inputs(frames)
         if not faces:
             where = "the image" if len(frames) == 1 else f"any of {len(frames)} sampled frames"
             detail = f" ({reasons[0]})" if reasons and reasons[0] != "no face" else ""
-            return self.failure(path, f"no face in {where}{detail}", "no_face", len(frames))
+            reason = f"no face in {where}{detail}"
+            return self.failure(path, reason, "no_face", len(frames), level)
         scores = self.scorer.score(np.stack([face.image for _, face in faces]))
-        return self.success(path, faces, scores, len(frames))
+        return self.success(path, faces, scores, len(frames), level)
 
     def face_inputs(
         self, frames: list[tuple[int, np.ndarray]]
@@ -115,10 +135,15 @@ class Predictor:
         return self.scorer.input_size
 
     def success(
-        self, path, faces: list[tuple[int, FaceInput]], scores: np.ndarray, sampled: int
+        self,
+        path,
+        faces: list[tuple[int, FaceInput]],
+        scores: np.ndarray,
+        sampled: int,
+        level: str,
     ) -> Prediction:
         probability = float(np.mean(scores))
-        threshold = self.scorer.threshold
+        threshold = self.scorer.thresholds.at(level)
         frames = [
             {
                 "index": index,
@@ -132,24 +157,41 @@ class Predictor:
             path=str(path),
             live_probability=probability,
             decision=threshold.decide(probability),
-            threshold=threshold.value,
-            threshold_rule=threshold.rule,
             frames_sampled=sampled,
             frames=frames,
+            **threshold_fields(threshold, level),
         )
 
-    def failure(self, path, reason: str, kind: str, sampled: int = 0) -> Prediction:
-        threshold = self.scorer.threshold
+    def failure(
+        self, path, reason: str, kind: str, sampled: int = 0, level: str = "video"
+    ) -> Prediction:
         return Prediction(
             path=str(path),
             live_probability=None,
             decision=None,
-            threshold=threshold.value,
-            threshold_rule=threshold.rule,
             frames_sampled=sampled,
             error=reason,
             error_kind=kind,
+            **threshold_fields(self.scorer.thresholds.at(level), level),
         )
+
+
+def threshold_fields(threshold: Threshold, level: str) -> dict:
+    """The Prediction fields that say which threshold judged an input at `level`, and why."""
+    return {
+        "threshold": threshold.value,
+        "threshold_rule": threshold.rule,
+        "level": level,
+        "threshold_level": threshold.level,
+        "threshold_choice": threshold.choice,
+        "threshold_note": threshold.note,
+    }
+
+
+def input_level(path: str | os.PathLike[str]) -> str:
+    """The level an input is judged at: "frame" for an image, "video" for anything else (the
+    content decides, as in `read_frames`)."""
+    return "frame" if looks_like_image(path) or is_image(path) else "video"
 
 
 def collect_inputs(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:

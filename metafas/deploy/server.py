@@ -39,22 +39,18 @@ def serving_app(
     detect: bool = True,
     sampling: FrameSampling | None = None,
     threshold: float | None = None,
+    device: str = "auto",
+    threads: int | None = None,
 ):
     """The ASGI app scoring with `checkpoint` (see `load_scorer` and `create_app`)."""
     limits = limits or ServeLimits()
-    scorer = load_scorer(checkpoint, runtime, threshold)
+    scorer = load_scorer(checkpoint, runtime, threshold, threads, device)
     describe_training_data(scorer.store_info, detect)
     sampling = sampling or FrameSampling(count=8)
     detector = "default" if detect else None
     factory = predictor_factory(scorer, detector, sampling, limits.max_pixels)
-    rule = scorer.threshold
-    logger.info(
-        "scoring with %s (%s runtime, threshold %.4f, rule %s)",
-        scorer.source,
-        scorer.runtime,
-        rule.value,
-        rule.rule,
-    )
+    # The thresholds per level are logged as the scorer loads.
+    logger.info("scoring with %s (%s runtime on %s)", scorer.source, scorer.runtime, scorer.device)
     return create_app(factory, limits, api_key)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from metafas import metrics
-from metafas.evaluation.scoring import ScoredFrames, grouped, read_scores
+from metafas.evaluation.scoring import ScoredFrames, grouped, read_scores, source_val_threshold
 
 SELECTION_RULES: dict[str, bool] = {"last": False, "source_val": False, "oracle": True}
 THRESHOLD_RULES: dict[str, bool] = {"source_val_eer": False, "target_eer": True, "fixed": False}
@@ -75,7 +75,7 @@ def threshold_for(
     """The threshold a rule picks from source-validation (val) or target-test (test) scores."""
     check_rule(rule, THRESHOLD_RULES, "threshold")
     if rule == "source_val_eer":
-        return metrics.eer(val.labels, val.scores)[1]
+        return source_val_threshold(val.labels, val.scores)[0]
     if rule == "target_eer":
         return metrics.eer(test.labels, test.scores)[1]
     if fixed is None:

@@ -14,6 +14,8 @@ from PIL import Image
 from metafas.extras import import_extra
 from metafas.faces.align import check_image
 from metafas.faces.face import Face, FaceDetector
+from metafas.faces.native_output import captured_native_output
+from metafas.media.limits import MAX_SIDE
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +29,10 @@ MESH_REGION_SCALE = 2.0
 
 MESH_MAX_FACES = 3
 """Meshes per region: a background face can share the region, so the one on the box wins."""
+
+WARM_UP_IMAGE = np.zeros((64, 64, 3), np.uint8)
+"""Run through both graphs when they are built: their models load (and log) in their own
+threads, and a first frame waits for that, so their notices fall inside the capture."""
 
 
 def mediapipe_detector(
@@ -59,6 +65,22 @@ class MediapipeDetector:
     ) -> None:
         if max_faces < 1:
             raise ValueError(f"max_faces must be at least 1, got {max_faces}")
+        with captured_native_output(logger):
+            connections = self._build(mp, min_score, full_range, mesh)
+        # MediaPipe names eyes from the subject's side: its RIGHT_EYE is our left_eye.
+        self._left_eye = sorted({i for edge in connections.FACEMESH_RIGHT_EYE for i in edge})
+        self._right_eye = sorted({i for edge in connections.FACEMESH_LEFT_EYE for i in edge})
+        self._max_faces = max_faces
+        self._meshed = not mesh  # the first face mesh logs once more: captured until then
+        logger.info(
+            "MediaPipe %s face detector ready (full_range=%s, mesh=%s)",
+            getattr(mp, "__version__", "?"),
+            full_range,
+            mesh,
+        )
+
+    def _build(self, mp: ModuleType, min_score: float, full_range: bool, mesh: bool) -> Any:
+        """The detection and mesh graphs, run once on a blank frame; the mesh's connections."""
         try:
             solutions = mp.solutions
             self._detection = solutions.face_detection.FaceDetection(
@@ -71,28 +93,27 @@ class MediapipeDetector:
                 if mesh
                 else None
             )
-            connections = solutions.face_mesh_connections
+            self._detection.process(WARM_UP_IMAGE)
+            if self._mesh is not None:
+                self._mesh.process(WARM_UP_IMAGE)
+            return solutions.face_mesh_connections
         except (AttributeError, RuntimeError, FileNotFoundError) as err:
             version = getattr(mp, "__version__", "unknown")
             raise ImportError(
                 f"mediapipe {version} cannot load its face models; {INSTALL_HINT}"
             ) from err
-        # MediaPipe names eyes from the subject's side: its RIGHT_EYE is our left_eye.
-        self._left_eye = sorted({i for edge in connections.FACEMESH_RIGHT_EYE for i in edge})
-        self._right_eye = sorted({i for edge in connections.FACEMESH_LEFT_EYE for i in edge})
-        self._max_faces = max_faces
-        logger.info(
-            "MediaPipe %s face detector ready (full_range=%s, mesh=%s)",
-            getattr(mp, "__version__", "?"),
-            full_range,
-            mesh,
-        )
 
     def __call__(self, image: np.ndarray) -> list[Face]:
         """Detect faces in a uint8 RGB image, best score first."""
         check_image(image)
         image = np.ascontiguousarray(image)
-        found = self._detection.process(image).detections or []
+        if self._meshed:
+            return self._detect(image)
+        with captured_native_output(logger):
+            return self._detect(image)
+
+    def _detect(self, image: np.ndarray) -> list[Face]:
+        found = self._detection.process(within_side_limit(image)).detections or []
         found = sorted(found, key=lambda d: d.score[0], reverse=True)[: self._max_faces]
         faces = [self._face_from_detection(d, image.shape) for d in found]
         return [self._add_mesh(image, face) for face in faces] if self._mesh else faces
@@ -124,8 +145,7 @@ class MediapipeDetector:
         x0, y0, x1, y1 = face.box
         side = int(round(max(x1 - x0, y1 - y0) * MESH_REGION_SCALE))
         left, top = int(round((x0 + x1 - side) / 2)), int(round((y0 + y1 - side) / 2))
-        # PIL pads a crop that leaves the image with black, keeping the region square.
-        region = np.asarray(Image.fromarray(image).crop((left, top, left + side, top + side)))
+        region = mesh_region(image, left, top, side)
         meshes = self._mesh.process(region).multi_face_landmarks or []
         centre = np.array([(x0 + x1) / 2, (y0 + y1) / 2])
         best, best_distance = None, np.inf
@@ -136,12 +156,45 @@ class MediapipeDetector:
             distance = float(np.linalg.norm(middle - centre))
             if x0 <= middle[0] <= x1 and y0 <= middle[1] <= y1 and distance < best_distance:
                 best, best_distance = (marks, *eyes), distance
+        self._meshed = self._meshed or bool(meshes)
         if best is None:
             logger.debug("no face mesh on the detected face %s", face.box)
             return face
         marks, left_eye, right_eye = best
         box = mesh_face_box(marks[:, :2], left_eye, right_eye)
         return Face(box, face.score, tuple(left_eye), tuple(right_eye), marks)
+
+
+def within_side_limit(image: np.ndarray) -> np.ndarray:
+    """The image, shrunk (keeping its aspect) if a side exceeds MAX_SIDE.
+
+    OpenCV inside MediaPipe aborts the process on a side of 32767 pixels or more. MediaPipe
+    returns coordinates relative to its input, so shrinking changes nothing for the caller
+    (the detector looks at 128 pixels anyway). The readers of `metafas.media` already refuse
+    larger images; this guards direct callers.
+    """
+    scale = MAX_SIDE / max(image.shape[:2])
+    if scale >= 1:
+        return image
+    picture = Image.fromarray(image)
+    size = tuple(max(1, round(side * scale)) for side in picture.size)
+    return np.asarray(picture.resize(size, Image.Resampling.BOX))
+
+
+def mesh_region(image: np.ndarray, left: int, top: int, side: int) -> np.ndarray:
+    """The square (left, top, side) of the image, padded with black where it leaves the image.
+
+    A region wider than MAX_SIDE (it is twice the face box) is cut from a shrunk image, at
+    MAX_SIDE: the mesh's landmarks are relative to the region, so they stay valid.
+    """
+    picture = Image.fromarray(image)
+    scale = MAX_SIDE / max(side, 1)
+    if scale < 1:
+        size = tuple(max(1, round(length * scale)) for length in picture.size)
+        picture = picture.resize(size, Image.Resampling.BOX)
+        left, top, side = round(left * scale), round(top * scale), MAX_SIDE
+    # PIL pads a crop that leaves the image with black, keeping the region square.
+    return np.asarray(picture.crop((left, top, left + side, top + side)))
 
 
 def _mesh_in_image(mesh: Any, left: int, top: int, side: int) -> np.ndarray:

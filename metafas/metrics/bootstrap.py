@@ -33,7 +33,7 @@ def bootstrap_ci(
     Label 1 = live, 0 = spoof; score = live probability. `metric(labels, scores)` applies its
     own threshold rule, e.g. ``lambda y, s: hter(y, s, 0.5)`` for a fixed threshold. Each
     resample draws as many groups as there are, with replacement; resamples lacking a class
-    are skipped (and counted in a log warning). Deterministic given `seed`.
+    are skipped (and counted in a debug log line). Deterministic given `seed`.
 
     Raises:
         ValueError: on invalid input or arguments, or if every resample lacked a class.
@@ -47,7 +47,7 @@ def bootstrap_ci(
         raise ValueError("bootstrap_ci: every resample lacked live or spoof samples")
     if len(values) < n_boot:
         skipped = n_boot - len(values)
-        logger.warning("bootstrap_ci skipped %d of %d single-class resamples", skipped, n_boot)
+        logger.debug("bootstrap_ci skipped %d of %d single-class resamples", skipped, n_boot)
     low, high = np.quantile(values, [alpha / 2.0, 1.0 - alpha / 2.0])
     return float(low), float(high)
 

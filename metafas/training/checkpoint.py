@@ -4,6 +4,7 @@ A checkpoint is a directory written under a temporary name and renamed when comp
     model.safetensors      the network's state dict (weights and BatchNorm buffers)
     optimizer.safetensors  the optimizer's tensors (absent in an exported model)
     state.json             format, step, resolved config, RNG and sampler states, threshold
+    model_card.json, .md   what the model is and is not for (metafas.training.model_card)
 
 Every file goes through metafas.data.atomic, so it follows the umask (safetensors' own save_file
 writes mode 0o600 whatever the umask).
@@ -51,15 +52,19 @@ def save_checkpoint(
     state: dict,
     optimizer=None,
     auxiliary: torch.nn.Module | None = None,
+    extra_files: dict[str, str] | None = None,
 ) -> Path:
     """Write a checkpoint directory atomically (complete or absent, never half-written).
 
     `auxiliary`: the method's modules beside the network (auxiliary.safetensors, for resume).
+    `extra_files`: file name -> text written beside them (e.g. the model card).
     """
     directory = Path(directory)
     partial = directory.with_name(directory.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
+    for name, text in (extra_files or {}).items():
+        atomic_write_text(partial / name, text)
     atomic_write_bytes(partial / "model.safetensors", save(tensors_of(network)))
     if auxiliary is not None and auxiliary.state_dict():
         atomic_write_bytes(partial / "auxiliary.safetensors", save(tensors_of(auxiliary)))

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import torch
+
 from metafas.data.atomic import atomic_write_json
 from metafas.data.loader import FrameReader, protocol_frames
 from metafas.data.protocols import get_protocol
@@ -22,10 +24,26 @@ def find_checkpoint(path: Path) -> Path:
     return latest_checkpoint(path)
 
 
-def evaluate_run(path: Path, store: str | None = None, protocol: str | None = None) -> list[dict]:
-    """Evaluate and write evaluation.json beside the checkpoint's run; returns the records."""
+def evaluate_run(
+    path: Path,
+    store: str | None = None,
+    protocol: str | None = None,
+    device: str = "auto",
+    threads: int | None = None,
+) -> list[dict]:
+    """Evaluate and write evaluation.json beside the checkpoint's run; returns the records.
+
+    Args:
+        device: "auto" (CUDA when present), "cpu" or "cuda"; the checkpoint's train.precision
+            is resolved for it.
+        threads: PyTorch's CPU threads for this process (None: leave them).
+    """
+    if threads is not None:
+        if threads < 1:
+            raise ValueError(f"threads must be at least 1, got {threads}")
+        torch.set_num_threads(threads)
     checkpoint = find_checkpoint(Path(path))
-    method, state = load_method(checkpoint, device=str(resolve_device("auto")))
+    method, state = load_method(checkpoint, device=str(resolve_device(device)))
     config = config_from_dict(state["config"])
     store_path = config.data.store if store is None else store
     data = open_store(store_path, config.model.input_size)

@@ -15,7 +15,12 @@ from metafas.data.loader import FrameReader, ProtocolFrames, SourceBatches, prot
 from metafas.data.protocols import get_protocol
 from metafas.data.simulated import open_store
 from metafas.data.store import Store
-from metafas.evaluation.scoring import records_from_scores, score_protocol, write_scores
+from metafas.evaluation.scoring import (
+    checkpoint_threshold,
+    records_from_scores,
+    score_protocol,
+    write_scores,
+)
 from metafas.methods import Method
 from metafas.methods.base import NonFiniteLossError
 from metafas.training.checkpoint import (
@@ -40,6 +45,7 @@ from metafas.training.distributed import (
     process_group,
 )
 from metafas.training.hardware import describe, resolve_device, runtime_record
+from metafas.training.model_card import build_card, card_files, data_summary, evaluation_records
 from metafas.training.runs import build_method
 
 log = logging.getLogger(__name__)
@@ -249,9 +255,31 @@ def update(method: Method, session: Session, step: int) -> dict[str, float]:
 
 
 def log_terms(writer: SummaryWriter, steps: tqdm, terms: dict[str, float], step: int) -> None:
+    """Every term to TensorBoard; the loss and the first terms that fit to the progress bar."""
     for name, value in terms.items():
         writer.add_scalar(f"train/{name}", value, step)
-    steps.set_postfix({k: f"{v:.3f}" for k, v in terms.items()}, refresh=False)
+    steps.set_postfix_str(progress_postfix(terms), refresh=False)
+
+
+POSTFIX_WIDTH = 40
+"""The progress bar's postfix at most: with the bar's counters and times the line fits 100
+columns, and every term still goes to TensorBoard."""
+SHORT_WORDS = {"meta": "m", "train": "tr", "test": "te", "cross": "x", "intra": "in"}
+
+
+def progress_postfix(terms: dict[str, float]) -> str:
+    """The bar's postfix within POSTFIX_WIDTH, e.g. `loss=1.234 cls_mtr=0.693 dep_mtr=0.012`: the
+    loss, then the other terms in their order while they fit, names shortened after their first
+    word (cls_meta_train: cls_mtr)."""
+    parts = []
+    for name in sorted(terms, key=lambda name: name != "loss"):
+        first, *rest = name.split("_")
+        short = first + ("_" + "".join(SHORT_WORDS.get(w, w) for w in rest) if rest else "")
+        part = f"{short}={terms[name]:.3f}"
+        if parts and len(" ".join([*parts, part])) > POSTFIX_WIDTH:
+            break
+        parts.append(part)
+    return " ".join(parts)
 
 
 def evaluate_step(session: Session, step: int) -> list[dict]:
@@ -285,45 +313,51 @@ def log_eval(writer: SummaryWriter, records: list[dict], step: int) -> None:
             writer.add_scalar("source_val/AUC", record["source_val_auc"], step)
 
 
-def latest_threshold(run_dir: Path) -> dict | None:
-    """The latest video-level source-validation EER threshold in results.jsonl."""
-    path = run_dir / "results.jsonl"
-    latest = None
-    for line in path.read_text().splitlines() if path.exists() else []:
-        record = json.loads(line)
-        if record["level"] == "video" and record["threshold_rule"] == "source_val_eer":
-            latest = record
-    if latest is None:
-        return None
-    return {
-        "rule": "source_val_eer",
-        "value": latest["threshold"],
-        "level": "video",
-        "step": latest["step"],
-    }
-
-
 def checkpoint(session: Session, step: int) -> Path | None:
-    """Rank 0 writes the checkpoint (with every rank's sampler state); returns its directory."""
+    """Rank 0 writes the checkpoint (with every rank's sampler state); returns its directory.
+
+    It carries the thresholds of the latest evaluation (`checkpoint_threshold`) and a model card.
+    """
     rank_samplers = gather_objects(session.ranks, session.sources.state())  # a collective
     if not session.ranks.is_main:
         return None
+    config = session.config
+    records = evaluation_records(session.run_dir / "results.jsonl", step)
+    threshold = checkpoint_threshold(records)
     state = {
         "step": step,
-        "config": session.config.to_dict(),
+        "config": config.to_dict(),
         "world_size": session.ranks.world_size,
         "samplers": rank_samplers[0],
         "method_state": session.method.extra_state(),
         "torch_rng": torch.get_rng_state().tolist(),
-        "threshold": latest_threshold(session.run_dir),
+        "threshold": threshold,
         "store_info": session.store_info,  # how the frames were made (e.g. face-crop settings)
     }
     if session.ranks.enabled:
         state["rank_samplers"] = rank_samplers
+    protocol = get_protocol(config.data.protocol, config.data.protocols_file or None).to_dict()
+    protocol = {"name": config.data.protocol, **protocol, "val_fraction": config.data.val_fraction}
+    card = build_card(
+        state["config"],
+        step,
+        threshold,
+        records,
+        session.store_info,
+        data_summary(session.frames),
+        protocol,
+        store=str(session.reader.root),
+        runtime=session.runtime,
+    )
     checkpoints = session.run_dir / "checkpoints"
     method = session.method
     directory = save_checkpoint(
-        checkpoints / f"step_{step:07d}", method.network, state, method.optimizer, method.auxiliary
+        checkpoints / f"step_{step:07d}",
+        method.network,
+        state,
+        method.optimizer,
+        method.auxiliary,
+        extra_files=card_files(card),
     )
     mark_latest(checkpoints, directory)
     return directory
