@@ -1,13 +1,16 @@
 """A small HTTP scoring service (Starlette on uvicorn; the `serve` extra).
 
     POST /predict   an image or short video as the raw body or as a multipart file field;
-                    answers the live probability, decision, threshold, rule and face box
+                    answers the live probability, decision, threshold, rule and face box (an
+                    image is judged at the frame-level threshold, a video at the video-level)
     GET  /health    {"status": "ok", ...}; no API key needed
 
 Every error is JSON `{"error": code, "detail": why}` with a 4xx status (5xx only for our own
-bugs, without a stack trace). Decoding, detection and the network run in a thread pool, never
-on the event loop; each worker thread borrows its own detector (MediaPipe's is not
-thread-safe) and shares the scorer.
+bugs, without a stack trace). A request is received in full (BodyGuard bounds its size, time
+and memory), then admitted to scoring, then checked from its header and, for a video, by a
+budgeted decoding pass, and only then given to a predictor. Decoding, detection and the
+network run in a thread pool, never on the event loop; each worker thread borrows its own
+detector (MediaPipe's is not thread-safe) and shares the scorer.
 """
 
 from __future__ import annotations
@@ -23,15 +26,16 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from metafas.deploy.http_limits import Admission, BodyLimit, HTTPError, check_api_key
+from metafas.deploy.http_limits import Admission, BodyGuard, HTTPError, check_api_key
 from metafas.deploy.limits import ServeLimits
-from metafas.deploy.predict import Prediction, Predictor
+from metafas.deploy.predict import Prediction, Predictor, input_level
+from metafas.deploy.video_budget import OverBudget, check_video_work
 from metafas.media import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, InputError
-from metafas.media.image import image_header, looks_like_image
+from metafas.media.image import check_size, image_header
 
 logger = logging.getLogger(__name__)
 
@@ -59,40 +63,42 @@ class ScoringService:
 
     async def predict(self, request: Request) -> JSONResponse:
         check_api_key(self.api_key, request.headers.get("x-api-key"))
+        data, suffix = await read_upload(request)
         async with self.admission.admitted():
-            data, suffix = await read_upload(request)
             async with self.admission.running:
                 prediction = await run_in_threadpool(self.score_bytes, data, suffix)
         if not prediction.scored:
-            raise failure_error(prediction)
+            raise failure_error(prediction.error_kind, prediction.error)
         return JSONResponse(result_body(prediction, self.example.scorer.runtime))
 
     def score_bytes(self, data: bytes, suffix: str) -> Prediction:
-        """Write the upload to a temporary file (the decoders read files) and score it."""
-        predictor = self.pool.get()
-        try:
-            with tempfile.NamedTemporaryFile(prefix="metafas-upload-", suffix=suffix) as file:
-                file.write(data)
-                file.flush()
-                self.check_image_size(file.name)
+        """Write the upload to a temporary file (the decoders read files), check it, score it."""
+        with tempfile.NamedTemporaryFile(prefix="metafas-upload-", suffix=suffix) as file:
+            file.write(data)
+            file.flush()
+            self.check_work(file.name)
+            predictor = self.pool.get()
+            try:
                 return predictor.predict_file(file.name)
-        finally:
-            self.pool.put(predictor)
+            finally:
+                self.pool.put(predictor)
 
-    def check_image_size(self, path: str) -> None:
-        """413 for an image over max_pixels, from its header (video frames: the decoder checks)."""
-        if not looks_like_image(path):
-            return
+    def check_work(self, path: str) -> None:
+        """Refuse, before any predictor sees it, an image over the size limits (from its
+        header) or a video over them or over its frame or decoding-time budget."""
+        limits = self.limits
         try:
-            _, (width, height), _ = image_header(path)
-        except InputError:
-            return  # predict_file reports it with the reason (a bomb is "too large": 413)
-        if width * height > self.limits.max_pixels:
-            raise HTTPError(
-                413,
-                "too_large",
-                f"image is {width}x{height} pixels; the limit is {self.limits.max_pixels} pixels",
-            )
+            if input_level(path) == "frame":
+                _, size, _ = image_header(Path(path))
+                check_size(Path(path), size, limits.max_pixels)
+            else:
+                check_video_work(
+                    path, limits.max_pixels, limits.max_video_frames, limits.max_decode_seconds
+                )
+        except InputError as error:
+            raise failure_error("input", error.reason) from None
+        except OverBudget as error:
+            raise HTTPError(422, "over_budget", str(error)) from None
 
 
 async def read_upload(request: Request) -> tuple[bytes, str]:
@@ -124,23 +130,27 @@ def media_suffix(filename: str | None, content_type: str | None) -> str:
     return suffix if suffix in known else ""
 
 
-def failure_error(prediction: Prediction) -> HTTPError:
-    """413 for oversized frames, 422 for no face or undecodable media."""
-    if prediction.error_kind == "no_face":
-        return HTTPError(422, "no_face", prediction.error)
-    if "too large" in (prediction.error or ""):
-        return HTTPError(413, "too_large", prediction.error)
-    return HTTPError(422, "unreadable", prediction.error)
+def failure_error(kind: str | None, reason: str | None) -> HTTPError:
+    """413 for oversized images and frames, 422 for no face or undecodable media."""
+    if kind == "no_face":
+        return HTTPError(422, "no_face", reason)
+    if "too large" in (reason or ""):
+        return HTTPError(413, "too_large", reason)
+    return HTTPError(422, "unreadable", reason)
 
 
 def result_body(prediction: Prediction, runtime: str) -> dict:
-    """The JSON answer: the decision, its threshold and rule, and the (first) face box."""
+    """The JSON answer: the decision, its threshold, rule and level, and the (first) face box."""
     frames = prediction.frames or []
     return {
         "live_probability": prediction.live_probability,
         "decision": prediction.decision,
+        "level": prediction.level,
         "threshold": prediction.threshold,
         "threshold_rule": prediction.threshold_rule,
+        "threshold_level": prediction.threshold_level,
+        "threshold_choice": prediction.threshold_choice,
+        "threshold_note": prediction.threshold_note,
         "face_box": frames[0]["face_box"],
         "face_score": frames[0]["face_score"],
         "frames_scored": len(frames),
@@ -152,8 +162,8 @@ def result_body(prediction: Prediction, runtime: str) -> dict:
 
 def create_app(
     make_predictor: PredictorFactory, limits: ServeLimits | None = None, api_key: str | None = None
-) -> BodyLimit:
-    """The ASGI app: routes, JSON error handlers, and the upload-size guard around them."""
+) -> BodyGuard:
+    """The ASGI app: routes, JSON error handlers, and the request-body guard around them."""
     limits = limits or ServeLimits()
     service = ScoringService(make_predictor, limits, api_key)
     app = Starlette(
@@ -164,10 +174,11 @@ def create_app(
         exception_handlers={
             HTTPError: lambda request, error: error.response(),
             HTTPException: http_exception,
+            ClientDisconnect: client_gone,
             Exception: internal_error,
         },
     )
-    return BodyLimit(app, limits.max_upload_bytes)
+    return BodyGuard(app, limits)
 
 
 async def http_exception(request: Request, error: HTTPException) -> JSONResponse:
@@ -180,6 +191,12 @@ async def http_exception(request: Request, error: HTTPException) -> JSONResponse
         status_code=error.status_code,
         headers=error.headers,
     )
+
+
+async def client_gone(request: Request, error: ClientDisconnect) -> JSONResponse:
+    """The client left before its body arrived: nobody reads the answer, and it is no bug."""
+    logger.debug("client left during %s %s", request.method, request.url.path)
+    return JSONResponse({"error": "bad_request", "detail": "client disconnected"}, 400)
 
 
 async def internal_error(request: Request, error: Exception) -> JSONResponse:
