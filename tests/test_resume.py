@@ -123,13 +123,13 @@ def test_non_finite_loss_stops_with_step_and_term_and_keeps_good_checkpoint(tiny
 
 def test_interrupted_checkpoint_write_keeps_the_previous_one(tmp_path):
     network = torch.nn.Linear(2, 1)
-    good = save_checkpoint(tmp_path / "step_1", network, {"step": 1})
+    good = save_checkpoint(tmp_path / "step_1", network, {"step": 1, "config": {}})
 
     class Boom(torch.nn.Linear):
         def state_dict(self, *args, **kwargs):
             raise KeyboardInterrupt  # interrupted while writing
 
     with pytest.raises(KeyboardInterrupt):
-        save_checkpoint(tmp_path / "step_1", Boom(2, 1), {"step": 1})
+        save_checkpoint(tmp_path / "step_1", Boom(2, 1), {"step": 1, "config": {}})
     assert read_state(good)["step"] == 1
     assert torch.equal(load_file(good / "model.safetensors")["weight"], network.weight.detach())

@@ -276,3 +276,27 @@ def test_serve_command_passes_its_options(checkpoint, monkeypatch):
     assert seen["args"] == (str(checkpoint), "127.0.0.1", 8123)
     assert seen["api_key"] == "from-env" and seen["detect"] is False
     assert seen["limits"].max_upload_bytes == 2**19
+
+
+def test_serve_command_passes_the_abuse_limits(checkpoint, monkeypatch):
+    seen = {}
+    monkeypatch.setattr("metafas.deploy.server.serve", lambda *a, **k: seen.update(args=a, **k))
+    parser = argparse.ArgumentParser(prog="metafas serve")
+    add_serve_args(parser)
+    options = ["--upload-timeout", "30", "--upload-grace", "5", "--upload-min-rate", "1024"]
+    options += ["--buffered-uploads", "4", "--max-video-frames", "100"]
+    options += ["--max-decode-seconds", "2.5"]
+    assert run_serve(parser.parse_args([str(checkpoint), *options])) == 0
+    limits = seen["limits"]
+    assert (limits.upload_timeout, limits.upload_grace, limits.upload_min_rate) == (30, 5, 1024)
+    assert (limits.buffered_uploads, limits.max_video_frames) == (4, 100)
+    assert limits.max_decode_seconds == 2.5
+
+
+def test_a_truncated_video_without_a_name_reads_as_a_damaged_video(server, tmp_path):
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(40, 255, (48, 64, 3), dtype=np.uint8) for _ in range(5)]
+    data = write_video(tmp_path / "clip.mp4", frames).read_bytes()
+    status, body, _ = call(server, "POST", "/predict", data[:64])  # the ftyp box and a little
+    assert status == 422 and "video" in body["detail"]
+    assert "no extension" not in body["detail"]

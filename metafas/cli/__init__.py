@@ -4,6 +4,7 @@ import argparse
 import importlib.metadata
 import logging
 import sys
+import traceback
 from collections.abc import Callable
 
 from metafas.cli import commands, deploy, prepare, reporting
@@ -94,6 +95,37 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands.import_plugins(args)
         return args.handler(args) or 0
-    except (ValueError, OSError, RuntimeError, ArithmeticError, MissingExtraError) as error:
-        print(f"metafas {args.command}: error: {error}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:  # Ctrl-C: the shell's status for SIGINT, no traceback
+        return EXIT_INTERRUPTED
+    except Exception as error:  # the one error boundary: every failure ends in one line
+        if args.verbose:
+            traceback.print_exception(error, file=sys.stderr)
+        print(failure_line(args.command, error, args.verbose), file=sys.stderr)
+        return EXIT_BUG if is_bug(error) else EXIT_ERROR
+
+
+EXIT_ERROR = 2
+EXIT_BUG = 1
+EXIT_INTERRUPTED = 130
+# What bad input, files and settings raise (the library's own errors derive from these); any
+# other exception is a bug in metafas, and says so.
+USER_ERRORS = (ValueError, OSError, RuntimeError, ArithmeticError, MissingExtraError)
+
+
+def is_bug(error: BaseException) -> bool:
+    return not isinstance(error, USER_ERRORS)
+
+
+def failure_line(command: str, error: BaseException, verbose: bool) -> str:
+    """`metafas CMD: error: MESSAGE` in one line (naming the file or field is the raiser's
+    job): the first line of a longer message (-v prints the traceback, with all of it before);
+    an exception of no expected type says it is a bug."""
+    lines = str(error).strip().splitlines() or [""]
+    message = lines[0].strip()
+    if len(lines) > 1 and not verbose:
+        message += f" (and {len(lines) - 1} more lines; -v shows them)"
+    if is_bug(error):
+        hint = "" if verbose else "; rerun with -v for the traceback"
+        what = f"{type(error).__name__}: {message}" if message else type(error).__name__
+        return f"metafas {command}: internal error (a bug in metafas), {what}{hint}"
+    return f"metafas {command}: error: {message or type(error).__name__}"

@@ -6,6 +6,7 @@ import logging
 import time
 from pathlib import Path
 
+from metafas.data.json_document import check_fields, read_json
 from metafas.data.protocols import available_protocols, format_protocols
 from metafas.data.simulated import DEFAULT_DOMAINS, write_simulated
 from metafas.methods import import_plugin, method_class, method_names, method_summary
@@ -165,7 +166,10 @@ def run_train(args) -> int:
 
 
 def read_method(run_dir: Path) -> str:
-    return json.loads((run_dir / "config.json").read_text())["method"]
+    path = run_dir / "config.json"
+    config = read_json(path, "run config")
+    check_fields(config, {"method": str}, {}, str(path))
+    return config["method"]
 
 
 def shortcut_overrides(args) -> list[str]:

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from metafas.data.atomic import atomic_write_text
 from metafas.extras import MissingExtraError, require_extra
 from metafas.media import DEFAULT_MAX_PIXELS, FrameSampling
 
@@ -62,6 +63,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def port_number(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be in 0-65535, got {value}")
+    return value
+
+
 def add_model_args(parser: argparse.ArgumentParser) -> None:
     """Options shared by predict and serve: runtime, device, threshold, frames, detection."""
     parser.add_argument(
@@ -93,21 +101,18 @@ def run_predict(args) -> int:
     """Score images, videos and folders of them with a checkpoint: detect and crop the face as
     `prepare` did, score (a video: mean over sampled frames), and decide live or spoof at the
     checkpoint's threshold. Exit status 0 if every input was scored, 3 if some were not."""
-    from metafas.deploy import collect_inputs
     from metafas.deploy.crops import describe_training_data
+    from metafas.deploy.predict import predict_inputs
     from metafas.deploy.report import text_line, to_csv, to_json
 
     predictor, scorer = build_predictor(args)
     describe_training_data(scorer.store_info, detect=not args.no_detect)
-    paths = collect_inputs(args.inputs)
-    if not paths:
-        raise ValueError(f"no image or video files found in {' '.join(args.inputs)}")
     to_stdout = "-" in (args.json, args.csv)
     predictions = []
-    for path in paths:
-        predictions.append(predictor.predict_file(path))
+    for prediction in predict_inputs(predictor, args.inputs):
+        predictions.append(prediction)
         if not to_stdout:
-            print(text_line(predictions[-1]), flush=True)
+            print(text_line(prediction), flush=True)
     if args.json:
         write_output(args.json, to_json(predictions, scorer))
     if args.csv:
@@ -146,8 +151,8 @@ def missing_extra_as_error() -> Iterator[None]:
 def write_output(target: str, text: str) -> None:
     if target == "-":
         sys.stdout.write(text)
-    else:
-        Path(target).write_text(text)
+    else:  # all at once: an interruption leaves the previous file, never a torn one
+        atomic_write_text(Path(target), text)
         logger.info("wrote %s", target)
 
 
@@ -196,7 +201,7 @@ def add_serve_args(parser: argparse.ArgumentParser) -> None:
     d = ServeLimits()
     parser.add_argument("checkpoint", help=CHECKPOINT_HELP)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default %(default)s)")
+    parser.add_argument("--port", type=port_number, default=8000, help="port (default %(default)s)")
     parser.add_argument(
         "--api-key",
         default=None,
@@ -221,7 +226,29 @@ def add_serve_args(parser: argparse.ArgumentParser) -> None:
         default=d.max_queue,
         help="requests waiting beyond that; more get 503 (default %(default)s)",
     )
+    add_abuse_limits(parser, d)
     add_model_args(parser)
+
+
+# ServeLimits fields that bound slow or costly requests: (option, type, help).
+ABUSE_LIMITS = {
+    "upload_timeout": (float, "seconds a request body may take at most; then 408"),
+    "upload_grace": (float, "seconds before a body must start arriving; then 408"),
+    "upload_min_rate": (int, "bytes/s a body must keep up after the grace; else 408"),
+    "buffered_uploads": (int, "bodies of the upload limit held in memory at once; then 503"),
+    "max_video_frames": (int, "frames or packets a video may hold; more get 422"),
+    "max_decode_seconds": (float, "seconds of decoding one video may take; then 422"),
+}
+
+
+def add_abuse_limits(parser: argparse.ArgumentParser, defaults) -> None:
+    for field, (kind, text) in ABUSE_LIMITS.items():
+        parser.add_argument(
+            "--" + field.replace("_", "-"),
+            type=kind,
+            default=getattr(defaults, field),
+            help=f"{text} (default %(default)s)",
+        )
 
 
 def run_serve(args) -> int:
@@ -237,6 +264,7 @@ def run_serve(args) -> int:
         max_pixels=args.max_pixels,
         max_concurrency=args.max_concurrency,
         max_queue=args.max_queue,
+        **{field: getattr(args, field) for field in ABUSE_LIMITS},
     )
     api_key = args.api_key or os.environ.get("METAFAS_API_KEY") or None
     with missing_extra_as_error():

@@ -7,6 +7,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from metafas.data.atomic import atomic_write_json
+from metafas.data.lock import directory_lock
 from metafas.data.store import (
     FORMAT_VERSION,
     Store,
@@ -64,8 +65,11 @@ def write_simulated(
     workers: int = 1,
     subjects: int | None = None,
     progress: bool = True,
+    wait: bool = False,
 ) -> Store:
     """Simulate `domains` into a store at `out` (resumable; manifest written last).
+
+    `wait`: wait for another process writing `out` to finish, instead of refusing.
 
     A rerun into the same store resumes it or adds domains; one with another seed, size or
     number of subjects is refused (`claim_store`). Workers exit if this process dies.
@@ -79,18 +83,19 @@ def write_simulated(
         "subjects": subjects,
         "domains": list(domains),
     }
-    writer = StoreWriter(out, claim_store(out, info))
-    depth_size = max(1, size // 8)
-    bar = tqdm(total=len(domains), desc="simulate", unit="domain", disable=not progress)
-    with worker_pool(max(1, workers)) as pool:
-        jobs = [
-            pool.submit(write_domain, out, d, seed, size, depth_size, subjects) for d in domains
-        ]
-        for job in jobs:
-            job.result()
-            bar.update()
-    bar.close()
-    writer.finish()
+    with directory_lock(out, "store", wait=wait):  # one writer per store
+        writer = StoreWriter(out, claim_store(out, info))
+        depth_size = max(1, size // 8)
+        bar = tqdm(total=len(domains), desc="simulate", unit="domain", disable=not progress)
+        with worker_pool(max(1, workers)) as pool:
+            jobs = [
+                pool.submit(write_domain, out, d, seed, size, depth_size, subjects) for d in domains
+            ]
+            for job in jobs:
+                job.result()
+                bar.update()
+        bar.close()
+        writer.finish()
     return read_store(out)
 
 
@@ -138,4 +143,6 @@ def open_store(path: str, input_size: int, progress: bool = True) -> Store:
     if (cached / "manifest.csv").exists():
         return read_store(cached)
     log.info("simulating the default domains into %s (once)", cached)
-    return write_simulated(cached, size=input_size, workers=os.cpu_count() or 1, progress=progress)
+    workers = os.cpu_count() or 1
+    # Runs started together share the cache: the second waits for the first and resumes it.
+    return write_simulated(cached, size=input_size, workers=workers, progress=progress, wait=True)

@@ -22,6 +22,9 @@ from metafas.training.model_card import CARD_FORMAT, CARD_JSON, CARD_VERSION
 EXPORT_FORMAT = "metafas-onnx"
 EXPORT_VERSION = 1
 PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin", ".tar")
+# The metadata.json fields that loading an export uses, and their JSON types.
+EXPORT_FIELDS = {"config": dict}
+EXPORT_OPTIONAL = {"threshold": (dict, type(None)), "store_info": (dict, type(None))}
 MAX_SAFETENSORS_HEADER = 100_000_000  # bytes; safetensors itself refuses larger headers
 PICKLE_REFUSED = (
     "metafas never unpickles (unpickling runs arbitrary code); it loads only checkpoint "
@@ -77,7 +80,9 @@ def read_export_metadata(directory: Path) -> dict:
     path = Path(directory) / "metadata.json"
     if not path.is_file():
         raise CheckpointError(f"{directory} has model.onnx but no metadata.json; re-run export")
-    return read_json_document(path, EXPORT_FORMAT, EXPORT_VERSION, "export")
+    return read_json_document(
+        path, EXPORT_FORMAT, EXPORT_VERSION, "export", EXPORT_FIELDS, EXPORT_OPTIONAL
+    )
 
 
 def read_model_card(directory: Path) -> dict | None:

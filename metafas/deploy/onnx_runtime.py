@@ -14,6 +14,7 @@ import numpy as np
 from metafas.deploy.artifacts import Artifact
 from metafas.deploy.scorer import Scorer, Threshold
 from metafas.extras import import_extra
+from metafas.media.errors import describe
 from metafas.training.hardware import resolve_device
 
 logger = logging.getLogger(__name__)
@@ -59,11 +60,17 @@ def onnx_session(model: Path, threads: int | None = None, device: str = "cpu", e
     options.log_severity_level = 3  # errors only; warnings about unused initializers are noise
     providers = execution_providers(device, ort.get_available_providers())
     cuda_options = {"use_tf32": "0"} if exact else {}
-    session = ort.InferenceSession(
-        Path(model).read_bytes(),
-        sess_options=options,
-        providers=[(p, cuda_options if p == CUDA_PROVIDER else {}) for p in providers],
-    )
+    try:
+        session = ort.InferenceSession(
+            Path(model).read_bytes(),
+            sess_options=options,
+            providers=[(p, cuda_options if p == CUDA_PROVIDER else {}) for p in providers],
+        )
+    except OSError as error:
+        raise OSError(f"cannot read {model}: {error.strerror or error}") from error
+    except Exception as error:  # ONNX Runtime's own error types (InvalidProtobuf, Fail, ...)
+        reason = f"{model} is not a loadable ONNX model ({describe(error)})"
+        raise ValueError(f"{reason}; re-run metafas export") from error
     if CUDA_PROVIDER in providers and CUDA_PROVIDER not in session.get_providers():
         message = "ONNX Runtime could not start its CUDA provider (see its log above)"
         if device == "cuda":

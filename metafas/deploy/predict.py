@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from metafas.datasets.records import printable
 from metafas.deploy.crops import FaceInput, crop_settings, default_detector, face_input
 from metafas.deploy.scorer import Scorer, Threshold
 from metafas.faces import FaceDetector, NoFaceError
@@ -194,29 +196,92 @@ def input_level(path: str | os.PathLike[str]) -> str:
     return "frame" if looks_like_image(path) or is_image(path) else "video"
 
 
-def collect_inputs(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+def collect_inputs(
+    paths: Iterable[str | os.PathLike[str]], unreadable: list[tuple[Path, str]] | None = None
+) -> list[Path]:
     """Files as given (in order), and the image and video files under folders (sorted).
 
     Files inside folders without an image or video extension, and hidden files, are skipped;
-    a file named directly is always tried, so an unsupported one gets an error line.
+    a file named directly is always tried, so an unsupported one gets an error line (as does a
+    path that cannot even be looked at). Folders that cannot be listed are appended to
+    `unreadable` as (folder, reason) and logged; the others are collected all the same.
     """
     found: list[Path] = []
     for path in map(Path, paths):
-        if not path.is_dir():
+        if not _is_dir(path):
             found.append(path)
             continue
-        inside = sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p, path))
+        inside = [p for p in _files_under(path, unreadable) if not _hidden(p, path)]
         media = [p for p in inside if is_image(p) or is_video(p)]
         if len(media) < len(inside):
-            logger.info("%s: skipped %d non-media files", path, len(inside) - len(media))
+            logger.info("%s: skipped %d non-media files", shown(path), len(inside) - len(media))
         if not media:
-            logger.warning("%s: no image or video files inside", path)
+            logger.warning("%s: no image or video files inside", shown(path))
         found.extend(media)
     return found
 
 
+def _is_dir(path: Path) -> bool:
+    """Path.is_dir, False where the path cannot be looked at (reading it then says why)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
+def _files_under(root: Path, unreadable: list[tuple[Path, str]] | None) -> list[Path]:
+    """The files below `root`, sorted; folders that cannot be listed go to `unreadable`."""
+
+    def refused(error: OSError) -> None:
+        folder = Path(error.filename or root)
+        reason = f"cannot list folder: {error.strerror or error}"
+        logger.warning("%s: %s", shown(folder), reason)
+        if unreadable is not None:
+            unreadable.append((folder, reason))
+
+    files = []
+    for folder, _, names in os.walk(root, onerror=refused):
+        files.extend(Path(folder) / name for name in names)
+    return sorted(files)
+
+
 def _hidden(path: Path, root: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def predict_inputs(
+    predictor: Predictor, paths: Iterable[str | os.PathLike[str]]
+) -> Iterator[Prediction]:
+    """A Prediction per input file of `collect_inputs`, and a failed one (kind "input") per
+    folder that could not be listed, so that nothing is left out unseen.
+
+    Raises:
+        ValueError: the inputs hold no image or video file and no unreadable folder.
+    """
+    paths, unreadable = list(paths), []
+    files = collect_inputs(paths, unreadable)
+    if not files and not unreadable:
+        raise ValueError(f"no image or video files found in {' '.join(map(shown, paths))}")
+    for folder, reason in unreadable:
+        yield predictor.failure(folder, reason, "input")
+    for path in files:
+        yield predictor.predict_file(path)
+
+
+def shown(path: str | os.PathLike[str]) -> str:
+    """A path as one printable line of UTF-8: bytes that are not UTF-8 as `\\xNN` (as
+    `prepare` names them) and control characters escaped (`\\n`, `\\t`, `\\x1b`), so that
+    no name breaks or forges a line of the text, CSV or JSON output."""
+    return CONTROL_CHARACTERS.sub(_escape, printable(os.fspath(path)))
+
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match) -> str:
+    code = ord(match.group())
+    return ESCAPES.get(match.group()) or (f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}")
 
 
 def collect_crops(predictor: Predictor, paths: Iterable[str | os.PathLike[str]]) -> np.ndarray:

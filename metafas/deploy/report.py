@@ -1,4 +1,7 @@
-"""Writing predictions: one text line per input, or JSON, or CSV."""
+"""Writing predictions: one text line per input, or JSON, or CSV.
+
+Every output names an input by `shown(path)`: one printable line, the same in all three.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict
 
-from metafas.deploy.predict import Prediction
+from metafas.deploy.predict import Prediction, shown
 from metafas.deploy.scorer import LEVELS, Scorer, Threshold
 
 CSV_COLUMNS = (
@@ -31,10 +34,10 @@ def text_line(prediction: Prediction) -> str:
     """`path  0.8123  live   threshold 0.4213 (frame-level source_val_eer)  frames 1/1`, or
     the error."""
     if not prediction.scored:
-        return f"{prediction.path}  error ({prediction.error_kind}): {prediction.error}"
+        return f"{shown(prediction.path)}  error ({prediction.error_kind}): {prediction.error}"
     frames = prediction.frames or []
     return (
-        f"{prediction.path}  {prediction.live_probability:.4f}  {prediction.decision:5}  "
+        f"{shown(prediction.path)}  {prediction.live_probability:.4f}  {prediction.decision:5}  "
         f"threshold {prediction.threshold:.4f} ({threshold_label(prediction)})  "
         f"frames {len(frames)}/{prediction.frames_sampled}"
     )
@@ -60,7 +63,7 @@ def to_json(predictions: Sequence[Prediction], scorer: Scorer) -> str:
         "thresholds": {level: asdict(scorer.thresholds.at(level)) for level in LEVELS},
         "scored": sum(p.scored for p in predictions),
         "failed": sum(not p.scored for p in predictions),
-        "predictions": [p.to_dict() for p in predictions],
+        "predictions": [{**p.to_dict(), "path": shown(p.path)} for p in predictions],
     }
     return json.dumps(document, indent=2) + "\n"
 
@@ -76,7 +79,7 @@ def to_csv(predictions: Sequence[Prediction]) -> str:
         probability = "" if p.live_probability is None else f"{p.live_probability:.6f}"
         writer.writerow(
             {
-                "path": p.path,
+                "path": shown(p.path),
                 "live_probability": probability,
                 "decision": p.decision or "",
                 "level": p.level or "",

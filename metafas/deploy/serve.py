@@ -117,7 +117,27 @@ async def read_upload(request: Request) -> tuple[bytes, str]:
         data, suffix = await request.body(), media_suffix(None, content_type)
     if not data:
         raise HTTPError(400, "empty", "empty upload; send an image or video as the body")
-    return data, suffix
+    return data, suffix or sniffed_suffix(data)
+
+
+# Leading bytes of the containers the readers take, for uploads that name no format (so that a
+# truncated MP4 reads as a damaged video, not as a file of no known format).
+SIGNATURES = (
+    (4, b"ftyp", ".mp4"),
+    (0, b"\x1aE\xdf\xa3", ".mkv"),
+    (8, b"AVI ", ".avi"),
+    (0, b"\x89PNG", ".png"),
+    (0, b"\xff\xd8\xff", ".jpg"),
+    (0, b"GIF8", ".gif"),
+)
+
+
+def sniffed_suffix(data: bytes) -> str:
+    """The suffix of the format whose signature `data` starts with, else ''."""
+    for offset, magic, suffix in SIGNATURES:
+        if data[offset : offset + len(magic)] == magic:
+            return suffix
+    return ""
 
 
 def media_suffix(filename: str | None, content_type: str | None) -> str:

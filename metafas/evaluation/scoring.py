@@ -208,18 +208,47 @@ def write_scores(path: Path, scored: dict[str, ScoredFrames]) -> Path:
     return atomic_write_text(path, buffer.getvalue())
 
 
+class ScoresError(ValueError):
+    """A scores CSV is damaged or not one `write_scores` wrote."""
+
+
 def read_scores(path: Path) -> dict[str, ScoredFrames]:
-    """The inverse of `write_scores`."""
+    """The inverse of `write_scores`; a damaged file is refused naming its line."""
     rows: dict[str, list] = {name: [] for name in SCORE_SETS}
-    with open(path, newline="") as handle:
-        for row in csv.DictReader(handle):
-            frame = FrameRecord(
-                **{k: row[k] for k in MANIFEST_FIELDS if k not in ("frame", "label")},
-                frame=int(row["frame"]),
-                label=int(row["label"]),
-            )
-            rows[row["set"]].append((frame, float(row["score"])))
+    try:
+        with open(path, newline="") as handle:
+            reader = csv.DictReader(handle)
+            if reader.fieldnames is None or set(SCORE_FIELDS) - set(reader.fieldnames):
+                raise ScoresError(f"{path} is not a scores file (needs {', '.join(SCORE_FIELDS)})")
+            for row in reader:
+                frame, score = score_row(row, f"{path} line {reader.line_num}")
+                rows[row["set"]].append((frame, score))
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise ScoresError(f"{path} is not a readable scores file: {error}") from None
     return {
         name: ScoredFrames([f for f, _ in items], np.array([s for _, s in items]))
         for name, items in rows.items()
     }
+
+
+def score_row(row: dict, where: str) -> tuple[FrameRecord, float]:
+    """One row of a scores file as (frame, score); ScoresError names `where` when it is not."""
+    if None in row.values() or None in row:
+        raise ScoresError(
+            f"{where}: {len([v for v in row.values() if v is not None])} fields, "
+            f"expected {len(SCORE_FIELDS)} (a truncated or damaged file)"
+        )
+    if row["set"] not in SCORE_SETS:
+        raise ScoresError(f"{where}: unknown set {row['set']!r}; known: {', '.join(SCORE_SETS)}")
+    try:
+        frame = FrameRecord(
+            **{k: row[k] for k in MANIFEST_FIELDS if k not in ("frame", "label")},
+            frame=int(row["frame"]),
+            label=int(row["label"]),
+        )
+        score = float(row["score"])
+    except ValueError as error:
+        raise ScoresError(f"{where}: {error}") from None
+    if frame.label not in (0, 1) or not 0 <= score <= 1:
+        raise ScoresError(f"{where}: label {frame.label} or score {score} out of range")
+    return frame, score

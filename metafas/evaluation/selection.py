@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from metafas import metrics
+from metafas.data.json_document import check_fields, read_json
 from metafas.evaluation.scoring import ScoredFrames, grouped, read_scores, source_val_threshold
 
 SELECTION_RULES: dict[str, bool] = {"last": False, "source_val": False, "oracle": True}
@@ -203,9 +204,26 @@ def read_run(path: Path) -> Run:
     path = Path(path)
     if not is_run_dir(path):
         raise SelectionError(f"{path} is not a run directory (needs config.json and scores/)")
-    config = json.loads((path / "config.json").read_text())
-    files = {int(p.stem.removeprefix("step_")): p for p in (path / "scores").glob("step_*.csv")}
+    config = read_run_config(path / "config.json")
+    files = {
+        int(p.stem.removeprefix("step_")): p
+        for p in (path / "scores").glob("step_*.csv")
+        if p.stem.removeprefix("step_").isdigit()
+    }
     return Run(path, config, StepScores(files), run_label(path, config))
+
+
+def read_run_config(path: Path) -> dict:
+    """A run's config.json, with the fields that tables and reports use checked."""
+    config = read_json(path, "run config", SelectionError)
+    if not isinstance(config, dict):
+        raise SelectionError(f"{path}: a run config is a JSON object")
+    check_fields(
+        config, {"method": str, "data": dict, "train": dict}, {}, str(path), SelectionError
+    )
+    check_fields(config["data"], {"protocol": str}, {}, f"{path} data", SelectionError)
+    check_fields(config["train"], {"steps": int, "seed": int}, {}, f"{path} train", SelectionError)
+    return config
 
 
 def run_label(path: Path, config: dict) -> str:

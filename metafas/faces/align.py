@@ -166,9 +166,20 @@ def crop_face(
         raise NoFaceError("no face")
     face = faces[0]
     if face.score < settings.min_score:
-        raise NoFaceError(f"low confidence {face.score:.2f} < {settings.min_score}")
+        score = format_below(face.score, settings.min_score)
+        raise NoFaceError(f"low confidence {score} < {settings.min_score}")
     transform = alignment_transform(face, settings)
     depth_map = None if depth is None else depth(face, transform, settings.depth_size)
     logger.debug("cropped face with score %.3f from box %s", face.score, face.box)
     image = warp_to_crop(image, transform)
     return Crop(image, face.box, face.score, transform, depth_map, face.landmarks3d is not None)
+
+
+def format_below(score: float, limit: float) -> str:
+    """`score` with the fewest digits (at least 2) that still read as less than `limit`:
+    0.42 -> "0.42", but 0.596 -> "0.596" against 0.6, never "0.60 < 0.6"."""
+    for digits in range(2, 10):
+        text = f"{score:.{digits}f}"
+        if float(text) < limit:
+            return text
+    return repr(score)

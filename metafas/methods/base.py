@@ -1,7 +1,7 @@
 """The method contract (after DomainBed's Algorithm); the registry is metafas.methods.registry."""
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import nullcontext
 
 import torch
@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 
 class NonFiniteLossError(FloatingPointError):
-    """A loss term or gradient became NaN or infinite."""
+    """A loss term, gradient or weight became NaN or infinite."""
 
 
 class Method(nn.Module):
@@ -27,6 +27,7 @@ class Method(nn.Module):
 
     name = "method"
     Config: type
+    min_source_domains = 1  # checked when the method is built, before a run directory exists
     # Data-parallel training sets this (metafas.training.distributed.gradient_sync): called after
     # backward with the loss terms, it averages gradients and terms over ranks.
     gradient_sync: Callable[[nn.Module, dict], dict] | None = None
@@ -42,6 +43,11 @@ class Method(nn.Module):
         source_domains: int | None = None,
     ):
         super().__init__()
+        if source_domains is not None and source_domains < self.min_source_domains:
+            raise ValueError(
+                f"{self.name} needs at least {self.min_source_domains} source domains; the "
+                f"protocol has {source_domains}"
+            )
         self.config = config
         self.source_domains = source_domains  # N of the protocol; None where not known
         self.network = DepthNet(network)
@@ -97,6 +103,7 @@ class Method(nn.Module):
             terms = self.gradient_sync(self, terms)
         check_finite_gradients(self)
         self.optimizer.step()
+        check_finite_weights(self)  # a step to NaN stops here, before any checkpoint holds it
         return {name: value.item() for name, value in terms.items()}
 
     @torch.no_grad()
@@ -148,3 +155,22 @@ def check_finite_gradients(module: nn.Module) -> None:
     for name, param in module.named_parameters():
         if param.grad is not None and not torch.isfinite(param.grad).all():
             raise NonFiniteLossError(f"gradient of {name} is not finite")
+
+
+def non_finite_tensors(tensors: Mapping[str, torch.Tensor]) -> list[str]:
+    """Names of the floating-point tensors holding a NaN or an infinity (weights, buffers)."""
+    floating = {name: t for name, t in tensors.items() if t.is_floating_point() and t.numel()}
+    if not floating:
+        return []
+    finite = torch.stack([torch.isfinite(t).all() for t in floating.values()]).tolist()
+    return [name for name, ok in zip(floating, finite, strict=True) if not ok]
+
+
+def check_finite_weights(module: nn.Module) -> None:
+    """Raise NonFiniteLossError naming the first parameter or buffer that is not finite: the
+    one check after every optimizer step; loading a checkpoint uses `non_finite_tensors`."""
+    tensors = {**dict(module.named_parameters()), **dict(module.named_buffers())}
+    bad = non_finite_tensors(tensors)
+    if bad:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise NonFiniteLossError(f"the optimizer step made {bad[0]}{more} NaN or infinite")

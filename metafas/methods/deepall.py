@@ -22,7 +22,7 @@ class DeepAll(Method):
 
         def __post_init__(self):
             if self.depth_weight < 0:
-                raise ValueError(f"depth_weight must be >= 0, got {self.depth_weight}")
+                raise ValueError(f"deepall.depth_weight must be >= 0, got {self.depth_weight}")
 
     def loss(self, batches: list[Batch]) -> dict[str, torch.Tensor]:
         """L_cls + depth_weight * L_dep over the pooled source batches."""

@@ -59,6 +59,8 @@ class MADDG(Method):
     pre-training stage. BatchNorm: F and M run per domain (as DeepAll, RFM); the D_i have none.
     """
 
+    min_source_domains = 2
+
     @dataclass(frozen=True)
     class Config:
         """Hyperparameters; defaults from the released code (main.py, core/train.py).

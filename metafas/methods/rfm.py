@@ -29,6 +29,8 @@ class RFM(Method):
     to theta_M, and the second-order part of the gradient would be lost.
     """
 
+    min_source_domains = 2
+
     @dataclass(frozen=True)
     class Config:
         """Hyperparameters of RFM (paper values as defaults).

@@ -46,6 +46,8 @@ class SSDG(Method):
     statistics in F and M. The discriminator is auxiliary: optimised, checkpointed, not deployed.
     """
 
+    min_source_domains = 2
+
     @dataclass(frozen=True)
     class Config:
         """Hyperparameters (paper or released-code values; "choice" where both are silent).

@@ -14,6 +14,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from metafas.data.atomic import atomic_write_json
+from metafas.data.lock import directory_lock
 from metafas.data.store import StoreWriter
 from metafas.data.workers import worker_pool
 from metafas.datasets import ScanResult, VideoRecord, get_reader, scan
@@ -61,6 +62,22 @@ def prepare_dataset(
         raise PrepareError(f"workers must be at least 1, got {workers}")
     crop, tools, out = crop or CropSettings(), tools or mediapipe_tools(), Path(out)
     result = scanned(dataset, root)
+    with directory_lock(out, "store"):  # one writer per store
+        return prepare_scanned(dataset, root, out, result, sampling, crop, tools, workers, progress)
+
+
+def prepare_scanned(
+    dataset: str,
+    root: Path,
+    out: Path,
+    result: ScanResult,
+    sampling: FrameSampling,
+    crop: CropSettings,
+    tools: FaceTools,
+    workers: int,
+    progress: bool,
+) -> PrepareSummary:
+    """`prepare_dataset` once the scan is done, holding the store's lock."""
     records = result.records
     info = record_settings(out, dataset, Path(root).expanduser().absolute(), sampling, crop, tools)
     writer = StoreWriter(out, info)

@@ -10,7 +10,6 @@ Every file goes through metafas.data.atomic, so it follows the umask (safetensor
 writes mode 0o600 whatever the umask).
 """
 
-import json
 import os
 import shutil
 from pathlib import Path
@@ -19,13 +18,30 @@ import torch
 from safetensors.torch import load_file, save
 
 from metafas.data.atomic import atomic_write_bytes, atomic_write_json, atomic_write_text
+from metafas.data.json_document import DocumentError
+from metafas.data.json_document import read_json_document as read_document
+from metafas.methods.base import non_finite_tensors
 
 FORMAT = "metafas-checkpoint"
 VERSION = 1
 
 
-class CheckpointError(ValueError):
-    """A checkpoint directory is missing, incomplete or not a metafas checkpoint."""
+class CheckpointError(DocumentError):
+    """A checkpoint directory is missing, incomplete, damaged or not a metafas checkpoint."""
+
+
+# The state.json fields that loading uses, and their JSON types (checked when it is read).
+STATE_FIELDS = {"step": int, "config": dict}
+STATE_OPTIONAL = {
+    "store_info": (dict, type(None)),
+    "threshold": (dict, type(None)),
+    "world_size": int,
+    "samplers": dict,
+    "rank_samplers": list,
+    "method_state": dict,
+    "torch_rng": list,
+    "optimizer": dict,
+}
 
 
 def flatten_optimizer(state_dict: dict) -> tuple[dict[str, torch.Tensor], dict]:
@@ -91,43 +107,70 @@ def read_state(directory: Path) -> dict:
         raise CheckpointError(
             f"{directory} is not a metafas checkpoint (needs state.json and model.safetensors)"
         )
-    return read_json_document(path, FORMAT, VERSION, "checkpoint")
+    return read_json_document(path, FORMAT, VERSION, "checkpoint", STATE_FIELDS, STATE_OPTIONAL)
 
 
-def read_json_document(path: Path, format_name: str, version: int, what: str) -> dict:
-    """A JSON object whose "format" is `format_name` and whose "version" is at most `version`."""
-    try:
-        document = json.loads(Path(path).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise CheckpointError(f"{path} is not valid JSON: {error}") from None
-    if not isinstance(document, dict) or document.get("format") != format_name:
-        raise CheckpointError(f"{path} is not a {format_name} file")
-    if document.get("version", 0) > version:
-        raise CheckpointError(
-            f"{path}: {what} version {document['version']} is newer than {version}; upgrade metafas"
-        )
-    return document
+def read_json_document(
+    path: Path, format_name: str, version: int, what: str, fields=None, optional=None
+) -> dict:
+    """metafas.data.json_document.read_json_document raising CheckpointError."""
+    return read_document(path, format_name, version, what, fields, optional, CheckpointError)
 
 
 def load_weights(directory: Path) -> dict[str, torch.Tensor]:
-    try:
-        return load_file(Path(directory) / "model.safetensors")
-    except Exception as error:  # safetensors raises its own error types
-        raise CheckpointError(f"cannot read {directory}/model.safetensors: {error}") from None
+    """The network's state dict; refuses one with a NaN or infinite weight or buffer."""
+    return load_tensors(Path(directory) / "model.safetensors")
 
 
 def load_auxiliary(directory: Path) -> dict[str, torch.Tensor]:
     """The method's auxiliary modules' state ({} if the method has none)."""
     path = Path(directory) / "auxiliary.safetensors"
+    return load_tensors(path) if path.exists() else {}
+
+
+def load_into(module: torch.nn.Module, tensors: dict[str, torch.Tensor], path: Path) -> None:
+    """`module.load_state_dict(tensors)`, or one line naming the first key whose presence or
+    shape differs (the checkpoint was made for another architecture or config)."""
+    expected = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    stored = {k: tuple(v.shape) for k, v in tensors.items()}
+    for key in sorted(expected.keys() | stored.keys()):
+        if expected.get(key) != stored.get(key):
+            found, wanted = stored.get(key, "absent"), expected.get(key, "absent")
+            raise CheckpointError(
+                f"{path} holds another architecture than its config builds: {key} is {found} "
+                f"in the file but {wanted} in the network"
+            )
+    module.load_state_dict(tensors)
+
+
+def load_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """A safetensors file's tensors, all finite (the check every checkpoint load goes through)."""
     try:
-        return load_file(path) if path.exists() else {}
+        tensors = load_file(path)
     except Exception as error:  # safetensors raises its own error types
         raise CheckpointError(f"cannot read {path}: {error}") from None
+    bad = non_finite_tensors(tensors)
+    if bad:
+        more = f" and {len(bad) - 1} more" if len(bad) > 1 else ""
+        raise CheckpointError(
+            f"{path}: {bad[0]}{more} hold NaN or infinite values; this model cannot score. "
+            "Use an earlier checkpoint, or retrain"
+        )
+    return tensors
 
 
 def load_optimizer(directory: Path, state: dict) -> dict | None:
+    """The optimizer's state dict (None without optimizer.safetensors)."""
     path = Path(directory) / "optimizer.safetensors"
-    return unflatten_optimizer(load_file(path), state["optimizer"]) if path.exists() else None
+    if not path.exists():
+        return None
+    if "optimizer" not in state:
+        raise CheckpointError(f'{directory}/state.json: field "optimizer" is missing')
+    tensors = load_tensors(path)
+    try:
+        return unflatten_optimizer(tensors, state["optimizer"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{path} does not match state.json's optimizer: {error}") from None
 
 
 def mark_latest(checkpoints: Path, directory: Path, keep: int = 2) -> None:
@@ -142,4 +185,7 @@ def latest_checkpoint(run_dir: Path) -> Path:
     pointer = Path(run_dir) / "checkpoints" / "latest"
     if not pointer.is_file():
         raise CheckpointError(f"{run_dir} has no checkpoint (missing checkpoints/latest)")
-    return pointer.parent / pointer.read_text().strip()
+    name = pointer.read_text(errors="replace").strip()
+    if not name.startswith("step_") or "/" in name or not (pointer.parent / name).is_dir():
+        raise CheckpointError(f"{pointer} names {name[:60]!r}, not a checkpoint beside it")
+    return pointer.parent / name

@@ -4,6 +4,7 @@ One `RunConfig` per run, resolved here, written next to the run and into every c
 """
 
 import dataclasses
+import math
 import sys
 import types
 import typing
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from metafas.data.protocols import get_protocol
+from metafas.data.protocols import get_protocol, toml_error
 from metafas.methods import method_class, method_names
 from metafas.methods.registry import PLUGIN_HINT
 from metafas.models import DepthNetConfig
@@ -165,10 +166,16 @@ def build(cls: type, values: dict, where: str):
 
 
 def check_type(value, hint, where: str):
-    """Return `value` if it fits `hint` (ints are accepted for floats), else raise ConfigError."""
+    """Return `value` if it fits `hint` (ints are accepted for floats), else raise ConfigError.
+
+    Every float field of every section and method Config must be finite: TOML and `--set`
+    read `inf` and `nan` as floats, and no rate, weight or fraction means anything there.
+    """
     allowed = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
     if float in allowed and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if float in allowed and isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where} must be a finite number, got {value!r}")
     if any(isinstance(value, t) and not (t is int and isinstance(value, bool)) for t in allowed):
         return value
     names = " or ".join(t.__name__ for t in allowed)
@@ -193,12 +200,23 @@ def load_toml(source: str) -> dict:
     if path.suffix == ".toml" or path.exists():
         if not path.is_file():
             raise ConfigError(f"config file {path} does not exist")
-        return tomllib.loads(path.read_text())
+        return read_toml(path)
     if source not in preset_names():
         raise ConfigError(f"unknown preset {source!r}; known: {', '.join(preset_names())}")
-    return tomllib.loads(
-        (resources.files("metafas.training") / "presets" / f"{source}.toml").read_text()
-    )
+    return read_toml(resources.files("metafas.training") / "presets" / f"{source}.toml")
+
+
+def read_toml(path) -> dict:
+    """A TOML file's tables; a file that cannot be read or parsed is named, with the line and
+    column of a syntax error (presets, sweep files)."""
+    try:
+        return tomllib.loads(path.read_bytes().decode("utf-8"))
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text ({error.reason})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(toml_error(path, error)) from None
 
 
 def apply_override(raw: dict, assignment: str) -> None:
@@ -210,10 +228,15 @@ def apply_override(raw: dict, assignment: str) -> None:
         value = tomllib.loads(f"v = {text.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         value = text.strip()
-    *sections, name = key.strip().split(".")
+    *sections, name = parts = key.strip().split(".")
+    if not all(part.strip() for part in parts):
+        raise ConfigError(f"--set {key.strip()}: empty name between dots")
     target = raw
-    for section in sections:
+    for depth, section in enumerate(sections):
         target = target.setdefault(section, {})
+        if not isinstance(target, dict):
+            table = ".".join(parts[: depth + 1])
+            raise ConfigError(f"--set {key.strip()}: {table} is a value, not a table of fields")
     target[name] = value
 
 

@@ -31,7 +31,7 @@ def evaluate_run(
     device: str = "auto",
     threads: int | None = None,
 ) -> list[dict]:
-    """Evaluate and write evaluation.json beside the checkpoint's run; returns the records.
+    """Evaluate and write evaluation.json (`evaluation_path`); returns the records.
 
     Args:
         device: "auto" (CUDA when present), "cpu" or "cuda"; the checkpoint's train.precision
@@ -61,8 +61,17 @@ def evaluate_run(
         "selection": "last",
     }
     records = [{**common, **r} for r in evaluate_frames(method, frames, reader)]
-    atomic_write_json(checkpoint.parent.parent / "evaluation.json", records)
+    atomic_write_json(evaluation_path(checkpoint), records)
     return records
+
+
+def evaluation_path(checkpoint: Path) -> Path:
+    """Where evaluation.json goes: in the run directory for a checkpoint of a run
+    (RUN/checkpoints/step_N), in the checkpoint directory itself for a standalone one."""
+    run_dir = checkpoint.parent.parent
+    if checkpoint.parent.name == "checkpoints" and (run_dir / "config.json").is_file():
+        return run_dir / "evaluation.json"
+    return checkpoint / "evaluation.json"
 
 
 def format_records(records: list[dict]) -> str:

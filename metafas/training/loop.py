@@ -3,6 +3,7 @@
 import json
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,10 +12,13 @@ from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from metafas.data.atomic import append_line, atomic_write_json, atomic_write_text
+from metafas.data.json_document import read_json
 from metafas.data.loader import FrameReader, ProtocolFrames, SourceBatches, protocol_frames
+from metafas.data.lock import directory_lock
 from metafas.data.protocols import get_protocol
 from metafas.data.simulated import open_store
 from metafas.data.store import Store
+from metafas.evaluation.records import read_records
 from metafas.evaluation.scoring import (
     checkpoint_threshold,
     records_from_scores,
@@ -24,8 +28,10 @@ from metafas.evaluation.scoring import (
 from metafas.methods import Method
 from metafas.methods.base import NonFiniteLossError
 from metafas.training.checkpoint import (
+    CheckpointError,
     latest_checkpoint,
     load_auxiliary,
+    load_into,
     load_optimizer,
     load_weights,
     mark_latest,
@@ -123,22 +129,39 @@ def open_store_in_turn(config: RunConfig, progress: bool, ranks: Ranks) -> Store
 def train(config: RunConfig, run_dir: Path, progress: bool = True, ranks: Ranks = SINGLE) -> Path:
     """Train `config.method` on the protocol's sources, evaluating on its target; a new run.
 
+    Everything is checked (data, protocol, method) before the run directory is created, so a
+    refused run leaves nothing behind. Rank 0 holds the directory's lock (metafas.data.lock)
+    until the run ends: a second run with the same --out is refused.
+
     Under torchrun pass `ranks` (metafas.training.distributed.launched_ranks()): rank 0's
     `run_dir` is used and only rank 0 writes.
     """
     with process_group(ranks, resolve_device(config.train.device)) as device:
         problem = None
         if ranks.is_main and (Path(run_dir) / "config.json").exists():
-            problem = f"{run_dir} already holds a run; choose another --out or --resume it"
+            problem = already_a_run(run_dir)
         run_dir, problem = broadcast_object(ranks, (str(run_dir), problem))
         if problem:
             raise RunDirError(problem)
         session = open_session(config, run_dir, progress, ranks, device)
-        if ranks.is_main:
-            session.run_dir.mkdir(parents=True, exist_ok=True)
-            record = {**config.to_dict(), RUNTIME_KEY: session.runtime}
-            atomic_write_json(session.run_dir / "config.json", record)
-        return run_loop(session, progress)
+        with run_lock(session):
+            if ranks.is_main:
+                if (session.run_dir / "config.json").exists():  # written while we checked
+                    raise RunDirError(already_a_run(run_dir))
+                record = {**config.to_dict(), RUNTIME_KEY: session.runtime}
+                atomic_write_json(session.run_dir / "config.json", record)
+            return run_loop(session, progress)
+
+
+def already_a_run(run_dir: Path | str) -> str:
+    return f"{run_dir} already holds a run; choose another --out or --resume it"
+
+
+def run_lock(session: Session):
+    """The run directory's lock on rank 0 (which alone writes); nothing on the other ranks."""
+    if not session.ranks.is_main:
+        return nullcontext()
+    return directory_lock(session.run_dir, "run directory")
 
 
 def resume(run_dir: Path, progress: bool = True, ranks: Ranks = SINGLE) -> Path:
@@ -152,17 +175,23 @@ def resume(run_dir: Path, progress: bool = True, ranks: Ranks = SINGLE) -> Path:
         raise RunDirError(f"{run_dir} holds no run to resume (no config.json)")
     if (run_dir / "done.json").exists():
         raise RunDirError(f"{run_dir} already finished; nothing to resume")
-    config = config_from_dict(json.loads((run_dir / "config.json").read_text()))
+    config_path = run_dir / "config.json"
+    config = config_from_dict(read_json(config_path, "run config", RunDirError))
     with process_group(ranks, resolve_device(config.train.device)) as device:
         session = open_session(config, run_dir, progress, ranks, device)
-        if (run_dir / "checkpoints" / "latest").exists():
-            restore(session, latest_checkpoint(run_dir))
-        if ranks.is_main:
-            drop_records_after(run_dir / "results.jsonl", session.first_step - 1)
-        return run_loop(session, progress)
+        with run_lock(session):
+            if (run_dir / "done.json").exists():  # finished while we checked
+                raise RunDirError(f"{run_dir} already finished; nothing to resume")
+            if (run_dir / "checkpoints" / "latest").exists():
+                restore(session, latest_checkpoint(run_dir))
+            if ranks.is_main:
+                drop_records_after(run_dir / "results.jsonl", session.first_step - 1)
+            return run_loop(session, progress)
 
 
 def restore(session: Session, checkpoint: Path) -> None:
+    """Load the checkpoint's weights, optimizer, method, sampler and RNG states into `session`;
+    CheckpointError names the file when one of them does not fit."""
     state = read_state(checkpoint)
     ranks = session.ranks
     if state.get("world_size", 1) != ranks.world_size:
@@ -171,13 +200,23 @@ def restore(session: Session, checkpoint: Path) -> None:
             f"with as many (torchrun --nproc-per-node, --nnodes), not {ranks.world_size}"
         )
     method = session.method
-    method.network.load_state_dict(load_weights(checkpoint))
-    method.auxiliary.load_state_dict(load_auxiliary(checkpoint))
-    method.optimizer.load_state_dict(load_optimizer(checkpoint, state))
-    method.load_extra_state(state["method_state"])
-    samplers = state["rank_samplers"][ranks.rank] if ranks.enabled else state["samplers"]
-    session.sources.set_state(samplers)
-    torch.set_rng_state(torch.tensor(state["torch_rng"], dtype=torch.uint8))
+    where = checkpoint / "state.json"
+    try:
+        load_into(method.network, load_weights(checkpoint), checkpoint / "model.safetensors")
+        auxiliary = checkpoint / "auxiliary.safetensors"
+        load_into(method.auxiliary, load_auxiliary(checkpoint), auxiliary)
+        method.optimizer.load_state_dict(load_optimizer(checkpoint, state))
+        method.load_extra_state(state["method_state"])
+        samplers = state["rank_samplers"][ranks.rank] if ranks.enabled else state["samplers"]
+        session.sources.set_state(samplers)
+        torch.set_rng_state(torch.tensor(state["torch_rng"], dtype=torch.uint8))
+    except KeyError as error:
+        raise CheckpointError(f"{where}: field {error} is missing") from None
+    except (TypeError, ValueError, RuntimeError, IndexError) as error:
+        if isinstance(error, CheckpointError):
+            raise
+        reason = str(error).splitlines()[0][:200]
+        raise CheckpointError(f"{checkpoint} does not fit this run: {reason}") from None
     session.first_step = state["step"] + 1
     log.info("resuming %s from step %d", session.run_dir, state["step"])
 
@@ -186,14 +225,8 @@ def drop_records_after(path: Path, step: int) -> None:
     """Remove results of steps after `step` (they will be recomputed), and a torn last line."""
     if not path.exists():
         return
-    kept = []
-    for line in path.read_text().splitlines():
-        try:
-            if json.loads(line)["step"] <= step:
-                kept.append(line)
-        except json.JSONDecodeError:
-            continue
-    atomic_write_text(path, "".join(line + "\n" for line in kept))
+    kept = [record for record in read_records(path) if record["step"] <= step]
+    atomic_write_text(path, "".join(json.dumps(record) + "\n" for record in kept))
 
 
 def run_loop(session: Session, progress: bool) -> Path:

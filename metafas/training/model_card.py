@@ -15,6 +15,7 @@ from pathlib import Path
 
 from metafas.data.loader import ProtocolFrames
 from metafas.data.store import FrameRecord
+from metafas.evaluation.records import read_records
 from metafas.evaluation.scoring import THRESHOLD_CHOICES
 
 CARD_FORMAT = "metafas-model-card"
@@ -76,12 +77,7 @@ def evaluation_records(results: Path, step: int | None = None) -> list[dict]:
 
     A torn last line (an interrupted append) is skipped.
     """
-    records = []
-    for line in Path(results).read_text().splitlines() if Path(results).exists() else []:
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
+    records = read_records(results)
     steps = [r["step"] for r in records if step is None or r["step"] <= step]
     return [r for r in records if steps and r["step"] == max(steps)]
 

@@ -7,7 +7,7 @@ import torch
 
 from metafas.data.protocols import get_protocol
 from metafas.methods import Method, method_class
-from metafas.training.checkpoint import load_weights, read_state
+from metafas.training.checkpoint import load_into, load_weights, read_state
 from metafas.training.config import RunConfig, config_from_dict
 from metafas.training.hardware import describe, resolve_device, resolve_precision, runtime_record
 
@@ -49,7 +49,7 @@ def load_method(checkpoint: Path, device: str = "cpu") -> tuple[Method, dict]:
     state = read_state(checkpoint)
     config = config_from_dict(state["config"])
     method = build_method(config, device)
-    method.network.load_state_dict(load_weights(checkpoint))
+    load_into(method.network, load_weights(checkpoint), Path(checkpoint) / "model.safetensors")
     runtime = runtime_record(torch.device(device), config.train.precision, method.precision)
     log.info("loaded %s on %s", checkpoint, describe(runtime))
     return method.eval(), state

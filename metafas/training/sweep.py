@@ -29,13 +29,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from metafas.data.atomic import atomic_write_json
+from metafas.data.lock import directory_lock
 from metafas.methods import method_names
-from metafas.training.config import RUNTIME_KEY, RunConfig, resolve_config
+from metafas.training.config import RUNTIME_KEY, RunConfig, read_toml, resolve_config
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover
-    import tomli as tomllib
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -75,20 +76,23 @@ def load_spec(path: Path) -> SweepSpec:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no sweep file at {path}")
-    raw = tomllib.loads(path.read_text())
+    raw = read_toml(path)
     unknown = sorted(set(raw) - set(SPEC_KEYS))
     if unknown:
         raise SweepError(f"unknown key(s) {unknown} in {path}; allowed: {', '.join(SPEC_KEYS)}")
     preset = raw.get("preset")
     if preset and preset.endswith(".toml") and not Path(preset).is_absolute():
         preset = str(path.parent / preset)
+    seeds = raw.get("seeds", ())
+    if not isinstance(seeds, list) or not all(type(seed) is int for seed in seeds):
+        raise SweepError(f"seeds in {path} must be a list of whole numbers, got {seeds!r}")
     ablations = raw.get("ablations", {})
     if not isinstance(ablations, dict) or not all(isinstance(v, list) for v in ablations.values()):
         raise SweepError(f"[ablations] in {path} must map names to lists of overrides")
     return SweepSpec(
         protocols=tuple(raw.get("protocols", ())),
         methods=tuple(raw.get("methods", ())),
-        seeds=tuple(raw.get("seeds", ())),
+        seeds=tuple(seeds),
         preset=preset,
         overrides=tuple(raw.get("overrides", ())),
         include_base=bool(raw.get("include_base", True)),
@@ -201,10 +205,18 @@ def run_one(planned: PlannedRun, out: Path, progress: bool) -> str:
 
 
 def run_sweep(spec: SweepSpec, out: Path, progress: bool = True) -> dict[str, str]:
-    """Run (or resume) every planned run under `out`; returns run name -> what was done."""
+    """Run (or resume) every planned run under `out`; returns run name -> what was done.
+
+    The sweep holds `out`'s lock (metafas.data.lock) throughout: a second sweep into the same
+    `out` is refused instead of resuming or moving aside the runs the first one is training.
+    """
     out = Path(out)
     runs = plan(spec)
-    out.mkdir(parents=True, exist_ok=True)
+    with directory_lock(out, "sweep directory"):
+        return run_planned(spec, runs, out, progress)
+
+
+def run_planned(spec: SweepSpec, runs: list[PlannedRun], out: Path, progress: bool) -> dict:
     atomic_write_json(out / "sweep.json", {"spec": asdict(spec), "runs": [r.name for r in runs]})
     outcome = {}
     for index, planned in enumerate(runs, start=1):

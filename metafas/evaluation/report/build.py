@@ -148,7 +148,21 @@ def run_body(
         f"source_val {steps.source_val}, oracle {steps.oracle}."
     )
     parts = [about, results_table(results), *run_figures(run, steps, out, prefix)]
+    if not run.complete:
+        parts.insert(0, html.paragraph(unfinished_warning(run), note=True))
     return "\n".join(parts), results
+
+
+def unfinished_warning(run: Run) -> str:
+    """What a report of an unfinished run (killed or still training) says first, and logs."""
+    last = max(run.scores.files, default=0)
+    text = (
+        f"UNFINISHED RUN: {run.path} was evaluated up to step {last} of "
+        f"{run.config['train']['steps']} (interrupted or still training); these are not its "
+        "final results. `metafas train --resume` finishes it."
+    )
+    log.warning("%s", text)
+    return text
 
 
 def summary_html(paths: list[Path]) -> str:

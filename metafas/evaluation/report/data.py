@@ -1,6 +1,5 @@
 """What a report shows, read from a run directory: curves, thresholds, mistakes, crops."""
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -8,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from metafas.data.simulated import default_store_path
+from metafas.evaluation.records import read_records
 from metafas.evaluation.scoring import ScoredFrames, grouped
 from metafas.evaluation.selection import Run, Scores, select_step, threshold_for
 
@@ -50,13 +50,8 @@ def training_scalars(run_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 def eval_curves(run_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Video-level evaluation metrics per step from results.jsonl: label -> (steps, values)."""
-    path = Path(run_dir) / "results.jsonl"
     curves: dict[str, dict[int, float]] = {}
-    for line in path.read_text().splitlines() if path.exists() else []:
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:  # a torn last line of an interrupted run
-            continue
+    for record in read_records(Path(run_dir) / "results.jsonl"):
         if record["level"] != "video":
             continue
         rule = record["threshold_rule"] + (" (oracle)" if record["oracle"] else "")
