@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
@@ -36,14 +37,40 @@ def worker_pool(
 
     Args:
         workers: number of processes.
-        context: the multiprocessing start method (the platform's default when None).
+        context: the multiprocessing start method (default_context() when None).
         initializer: called with `initargs` in each worker after its watchdog starts.
     """
-    initargs = (os.getpid(), initializer, initargs)
+    initargs = (os.getpid(), current_umask(), initializer, initargs)
+    context = context or default_context()
     return ProcessPoolExecutor(workers, context, initializer=_start_worker, initargs=initargs)
 
 
-def _start_worker(owner: int, initializer: Callable[..., None] | None, initargs: tuple) -> None:
+def default_context() -> multiprocessing.context.BaseContext:
+    """forkserver where there is one, else spawn: never fork. A forked worker inherits the
+    parent's objects but not its threads, and freeing one that waits on a thread deadlocks
+    (seen: a PyAV frame's slice threads, collected in a forked worker, hung it forever)."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def current_umask() -> int:
+    """This process's umask: workers started by a forkserver would otherwise keep the one the
+    forkserver had when it started, and write files with other permissions than ours."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # no /proc: read it by setting it (and put it back at once)
+    os.umask(mask)
+    return mask
+
+
+def _start_worker(
+    owner: int, umask: int, initializer: Callable[..., None] | None, initargs: tuple
+) -> None:
+    os.umask(umask)
     end_with_parent(owner)
     if initializer is not None:
         initializer(*initargs)
