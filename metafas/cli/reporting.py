@@ -55,6 +55,10 @@ def add_table_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--level", choices=("video", "frame"), default="video", help="default %(default)s"
     )
+    add_fixed_threshold_arg(parser)
+
+
+def add_fixed_threshold_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fixed-threshold",
         type=float,
@@ -88,13 +92,7 @@ def add_report_args(parser: argparse.ArgumentParser) -> None:
         default=1000,
         help="bootstrap resamples (by video) for HTER/AUC intervals; 0: none (default %(default)s)",
     )
-    parser.add_argument(
-        "--fixed-threshold",
-        type=float,
-        default=None,
-        metavar="T",
-        help="also report the 'fixed' threshold rule at this live-probability threshold",
-    )
+    add_fixed_threshold_arg(parser)
 
 
 def run_report(args) -> int:

@@ -19,15 +19,16 @@ User protocols come from a TOML file (`load_protocols`), passed to `get_protocol
 
 from __future__ import annotations
 
-import re
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from metafas.data.toml_file import read_toml
+
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover
-    import tomli as tomllib
+    pass
 
 
 @dataclass(frozen=True)
@@ -128,16 +129,9 @@ def load_protocols(path: str | Path) -> dict[str, Protocol]:
             unknown keys, or a built-in name reused.
     """
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_bytes().decode("utf-8"))
-    except FileNotFoundError:
-        raise ProtocolFileError(f"protocols file not found: {path}") from None
-    except OSError as err:
-        raise ProtocolFileError(f"cannot read protocols file {path}: {err.strerror}") from None
-    except UnicodeDecodeError as err:
-        raise ProtocolFileError(f"{path}: not UTF-8 text ({err.reason})") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ProtocolFileError(toml_error(path, err)) from None
+    if not path.exists():
+        raise ProtocolFileError(f"protocols file not found: {path}")
+    data = read_toml(path, ProtocolFileError)
     extra = set(data) - {"protocols"}
     if extra or not isinstance(data.get("protocols"), dict) or not data["protocols"]:
         raise ProtocolFileError(
@@ -145,16 +139,6 @@ def load_protocols(path: str | Path) -> dict[str, Protocol]:
             + (f"; unexpected top-level keys: {', '.join(sorted(extra))}" if extra else "")
         )
     return {name: _parse_protocol(path, name, table) for name, table in data["protocols"].items()}
-
-
-def toml_error(path: Path, error: tomllib.TOMLDecodeError) -> str:
-    """'FILE, line 3, column 7: not valid TOML: Invalid value' from the parser's message."""
-    text = str(error)
-    where = re.search(r"\s*\(at line (\d+), column (\d+)\)$", text)
-    if where is None:
-        return f"{path}: not valid TOML: {text}"
-    line, column = where.groups()
-    return f"{path}, line {line}, column {column}: not valid TOML: {text[: where.start()]}"
 
 
 def _parse_protocol(path: Path, name: str, table: object) -> Protocol:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from metafas.data.protocols import get_protocol, toml_error
+from metafas.data.protocols import get_protocol
+from metafas.data.toml_file import read_toml as read_data_toml
 from metafas.methods import method_class, method_names
 from metafas.methods.registry import PLUGIN_HINT
 from metafas.models import DepthNetConfig
@@ -207,16 +208,8 @@ def load_toml(source: str) -> dict:
 
 
 def read_toml(path) -> dict:
-    """A TOML file's tables; a file that cannot be read or parsed is named, with the line and
-    column of a syntax error (presets, sweep files)."""
-    try:
-        return tomllib.loads(path.read_bytes().decode("utf-8"))
-    except OSError as error:
-        raise ConfigError(f"cannot read {path}: {error.strerror or error}") from None
-    except UnicodeDecodeError as error:
-        raise ConfigError(f"{path}: not UTF-8 text ({error.reason})") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(toml_error(path, error)) from None
+    """A preset or sweep TOML file; ConfigError names the file (and the line and column)."""
+    return read_data_toml(path, ConfigError)
 
 
 def apply_override(raw: dict, assignment: str) -> None:
