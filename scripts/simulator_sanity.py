@@ -1,178 +1,195 @@
-"""Sanity check of the spoof simulator: do global colour and frequency statistics give the
-label away?
+"""Is the simulated testbed what it claims? Every figure of docs/simulator.md, in one command.
 
-Simulates the default domains, describes every frame by global statistics (RGB and HSV means
-and stds, radial FFT energy bands, Laplacian variance, ...) and fits a logistic regression:
-leave-one-domain-out (train split of three domains -> test split of the fourth) and in-domain
-(train split -> test split of the same domain). A simulator whose spoof cues are local
-texture and geometry keeps the unseen-domain AUC well below 0.8.
+At the cpu preset and the demo's training budget (``metafas.cli.demo.DEMO_STEPS`` steps of
+30 images), with fixed seeds, it prints:
 
-    python scripts/simulator_sanity.py --size 64 --sheet /tmp/sim_sheet.png
+1. DeepAll trained on one domain's train subjects, video AUC on that domain's test subjects
+   (in-domain), for every default domain;
+2. DeepAll trained on three domains, video AUC on the fourth (unseen domain), for the four
+   leave-one-domain-out tasks, with the gap to the target's in-domain AUC;
+3. a logistic regression on global colour and frequency statistics, frame AUC in-domain and
+   on the unseen domain, and the live/spoof AUC of mean brightness and mean saturation alone
+   within each domain and across domains;
+4. with ``--ablations``: the same DeepAll figures with each cue switched off
+   (``metafas.simulate.cues``), so that the causes are shown, not asserted.
+
+    python scripts/simulator_sanity.py --ablations all --doc docs/simulator.md --sheet \
+        docs/simulator_contact_sheet.png
+
+Stores are simulated once into the metafas cache (the all-cues store is the demo's own).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-from PIL import Image
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
-from metafas.simulate import DOMAINS, SimVideo, simulate_domain
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-FFT_BANDS = 8
+from sanity_features import cue_statistics, global_stat_aucs  # noqa: E402
+from sanity_report import contact_sheet, write_doc  # noqa: E402
 
+from metafas import metrics  # noqa: E402
+from metafas.cli.demo import DEMO_STEPS  # noqa: E402
+from metafas.data.loader import FrameReader, SourceBatches  # noqa: E402
+from metafas.data.simulated import DEFAULT_DOMAINS, simulated_store  # noqa: E402
+from metafas.evaluation.scoring import grouped, score_frames  # noqa: E402
+from metafas.simulate.cues import Cues  # noqa: E402
+from metafas.training.config import resolve_config  # noqa: E402
+from metafas.training.runs import build_method  # noqa: E402
 
-@dataclass(frozen=True)
-class Protocol:
-    """One train/test pairing of domains."""
-
-    name: str  # e.g. "O&C&I->M" or "M->M"
-    train: tuple[SimVideo, ...]
-    test: tuple[SimVideo, ...]
-
-
-@dataclass(frozen=True)
-class AucResult:
-    protocol: str
-    kind: str  # "unseen domain" or "in domain"
-    auc: float  # label 1 = live scores higher; 0.5 = chance
-    test_frames: int
+SIZE = 64  # the cpu preset's input size
+IMAGES_PER_STEP = 30  # the demo's 3 source domains x 2 x k=5
 
 
-def simulate_all(
-    names: Sequence[str], seed: int, size: int, subjects: int | None
-) -> dict[str, list[SimVideo]]:
-    """Videos of every named domain."""
-    return {
-        name: list(simulate_domain(name, seed=seed, size=size, subjects=subjects)) for name in names
-    }
+def short(domain: str) -> str:
+    return domain.removeprefix("sim_").upper()
 
 
-def protocols(videos: dict[str, list[SimVideo]]) -> list[Protocol]:
-    """Leave-one-domain-out protocols, then one in-domain protocol per domain."""
-    short = {name: name.removeprefix("sim_").upper() for name in videos}
-    result = []
-    for target in videos:
-        sources = [name for name in videos if name != target]
-        train = tuple(v for name in sources for v in videos[name] if v.split == "train")
-        test = tuple(v for v in videos[target] if v.split == "test")
-        label = "&".join(short[s] for s in sources) + "->" + short[target]
-        result.append(Protocol(label, train, test))
-    for name, items in videos.items():
-        train = tuple(v for v in items if v.split == "train")
-        test = tuple(v for v in items if v.split == "test")
-        result.append(Protocol(f"{short[name]}->{short[name]}", train, test))
-    return result
+def train_deepall(store, domains: Sequence[str], reader: FrameReader, steps: int, seed: int):
+    """DeepAll at the cpu preset on the train split of ``domains``, 30 images per step."""
+    k = IMAGES_PER_STEP // (2 * len(domains))
+    config = resolve_config("cpu", ['method="deepall"', f"train.seed={seed}", f"train.k={k}"])
+    method = build_method(config)
+    frames = {d: store.select(d, ("train",)) for d in domains}
+    batches = SourceBatches(frames, reader, config.train.k, seed)
+    for _ in range(steps):
+        method.update([batch.to("cpu") for batch in batches.next()])
+    return method.eval()
 
 
-def radial_bands(gray: np.ndarray, bands: int = FFT_BANDS) -> np.ndarray:
-    """Log energy fractions of the centred power spectrum in ``bands`` radial rings."""
-    power = np.abs(np.fft.fftshift(np.fft.fft2(gray - gray.mean()))) ** 2
-    n = gray.shape[0]
-    yy, xx = np.indices(power.shape)
-    radius = np.hypot(yy - n // 2, xx - n // 2) / (n / 2)
-    ring = np.minimum((radius * bands).astype(int), bands - 1)
-    energy = np.bincount(ring.ravel(), power.ravel(), minlength=bands)
-    return np.log(energy / energy.sum() + 1e-12)
+def video_auc(method, store, domain: str, reader: FrameReader) -> float:
+    """Video-level AUC (mean frame score per video) on the test split of ``domain``."""
+    frames = store.select(domain, ("test",))
+    videos = grouped(frames, score_frames(method, frames, reader), "video")
+    return float(metrics.roc_auc(videos.labels, videos.scores))
 
 
-def image_features(frame: np.ndarray) -> np.ndarray:
-    """Global colour and frequency statistics of one uint8 RGB frame."""
-    rgb = frame.astype(np.float32) / 255.0
-    hsv = np.asarray(Image.fromarray(frame).convert("HSV"), np.float32) / 255.0
-    gray = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
-    laplacian = (
-        np.roll(gray, 1, 0) + np.roll(gray, -1, 0) + np.roll(gray, 1, 1) + np.roll(gray, -1, 1)
-    ) - 4.0 * gray
-    gy, gx = np.gradient(gray)
-    return np.concatenate(
-        [
-            rgb.mean((0, 1)),
-            rgb.std((0, 1)),
-            hsv.mean((0, 1)),
-            hsv.std((0, 1)),
-            radial_bands(gray),
-            [np.log(laplacian.var() + 1e-8), np.hypot(gx, gy).mean(), gray.max() - gray.min()],
-        ]
+def deepall_figures(store, steps: int, seed: int, log) -> dict:
+    """In-domain AUC per domain and unseen-domain AUC per leave-one-domain-out task."""
+    reader = FrameReader(store.root, SIZE)
+    figures = {"in_domain": {}, "unseen": {}}
+    for domain in DEFAULT_DOMAINS:
+        method = train_deepall(store, [domain], reader, steps, seed)
+        figures["in_domain"][domain] = video_auc(method, store, domain, reader)
+        log(f"  DeepAll {short(domain)}->{short(domain)}: {figures['in_domain'][domain]:.3f}")
+    for target in DEFAULT_DOMAINS:
+        sources = [d for d in DEFAULT_DOMAINS if d != target]
+        method = train_deepall(store, sources, reader, steps, seed)
+        figures["unseen"][target] = video_auc(method, store, target, reader)
+        task = "&".join(short(s) for s in sources) + "->" + short(target)
+        log(f"  DeepAll {task}: {figures['unseen'][target]:.3f}")
+    return figures
+
+
+def print_main(deepall: dict, stats: dict) -> list[str]:
+    """The table of goals 1-3; returns its lines (also printed)."""
+    lines = [
+        "| target | DeepAll in-domain | DeepAll unseen | gap | global-stats LR in-domain "
+        "| global-stats LR unseen |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for d in DEFAULT_DOMAINS:
+        ind, uns = deepall["in_domain"][d], deepall["unseen"][d]
+        lr = stats["lr"][d]
+        lines.append(
+            f"| {short(d)} | {ind:.3f} | {uns:.3f} | {100 * (ind - uns):+.1f} pt "
+            f"| {lr['in_domain']:.3f} | {lr['unseen']:.3f} |"
+        )
+    mean_in = np.mean(list(deepall["in_domain"].values()))
+    mean_un = np.mean(list(deepall["unseen"].values()))
+    lines.append(
+        f"| mean | {mean_in:.3f} | {mean_un:.3f} | {100 * (mean_in - mean_un):+.1f} pt | | |"
     )
+    return lines
 
 
-def feature_table(videos: Sequence[SimVideo]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-frame features and labels (1 = live)."""
-    rows = [image_features(f) for v in videos for f in v.frames]
-    labels = [v.label for v in videos for _ in v.frames]
-    return np.stack(rows), np.array(labels)
+def print_stats(stats: dict) -> list[str]:
+    """Per-statistic live/spoof AUC within each domain and across domains."""
+    lines = [
+        "| statistic | " + " | ".join(short(d) for d in DEFAULT_DOMAINS) + " | all domains pooled "
+        "| leave-one-domain-out (mean, worst) |",
+        "|---|" + "---:|" * (len(DEFAULT_DOMAINS) + 2),
+    ]
+    for name, row in stats["single"].items():
+        cells = " | ".join(f"{row['within'][d]:.2f}" for d in DEFAULT_DOMAINS)
+        lines.append(
+            f"| {name} | {cells} | {row['pooled']:.2f} "
+            f"| {row['loo_mean']:.2f}, {row['loo_worst']:.2f} |"
+        )
+    return lines
 
 
-def colour_frequency_auc(videos: dict[str, list[SimVideo]]) -> list[AucResult]:
-    """Frame-level AUC of a logistic regression on global statistics, for every protocol."""
-    cache = {id(v): feature_table([v]) for items in videos.values() for v in items}
-
-    def stack(items: Sequence[SimVideo]) -> tuple[np.ndarray, np.ndarray]:
-        parts = [cache[id(v)] for v in items]
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-
-    results = []
-    for protocol in protocols(videos):
-        x_train, y_train = stack(protocol.train)
-        x_test, y_test = stack(protocol.test)
-        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
-        model.fit(x_train, y_train)
-        auc = roc_auc_score(y_test, model.predict_proba(x_test)[:, 1])
-        source, target = protocol.name.split("->")
-        kind = "in domain" if source == target else "unseen domain"
-        results.append(AucResult(protocol.name, kind, float(auc), len(y_test)))
-    return results
+def print_ablations(rows: dict[str, dict]) -> list[str]:
+    """Mean in-domain and unseen-domain AUC of DeepAll with each cue switched off."""
+    base = rows["none"]
+    lines = [
+        "| cues switched off | in-domain AUC (mean) | change | unseen AUC (mean) | change |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, fig in rows.items():
+        ind, uns = (np.mean(list(fig[k].values())) for k in ("in_domain", "unseen"))
+        b_in, b_un = (np.mean(list(base[k].values())) for k in ("in_domain", "unseen"))
+        lines.append(
+            f"| {name} | {ind:.3f} | {100 * (ind - b_in):+.1f} pt | {uns:.3f} "
+            f"| {100 * (uns - b_un):+.1f} pt |"
+        )
+    return lines
 
 
-def contact_sheet(videos: dict[str, list[SimVideo]], path: str, per_kind: int = 2) -> None:
-    """Saves a PNG: per domain, live frames with their depth, then print and replay frames."""
-    rows = []
-    for items in videos.values():
-        size = items[0].frames.shape[1]
-        tiles = []
-        for attack in ("none", "print", "replay"):
-            for video in [v for v in items if v.attack == attack][:per_kind]:
-                tiles.append(video.frames[0])
-                if video.depth is not None:
-                    depth = Image.fromarray((video.depth[0] * 255).astype(np.uint8))
-                    gray = np.asarray(depth.resize((size, size), Image.Resampling.NEAREST))
-                    tiles.append(np.repeat(gray[..., None], 3, axis=-1))
-        rows.append(np.concatenate(tiles, axis=1))
-    width = max(r.shape[1] for r in rows)
-    rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows]
-    Image.fromarray(np.concatenate(rows, axis=0)).save(path)
-
-
-def print_table(results: Sequence[AucResult]) -> None:
-    """Prints one row per protocol."""
-    print(f"{'protocol':<12} {'kind':<14} {'frames':>6} {'AUC':>6}")
-    for r in results:
-        print(f"{r.protocol:<12} {r.kind:<14} {r.test_frames:>6} {r.auc:>6.3f}")
+def ablation_names(value: str) -> list[str]:
+    known = [name for name in Cues.__dataclass_fields__]
+    if value == "all":
+        return known
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    Cues.without(*names)  # refuses unknown names, listing the known ones
+    return names
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--subjects", type=int, default=None, help="per domain (default: all)")
-    parser.add_argument("--sheet", default=None, help="also save a contact sheet PNG here")
+    parser.add_argument("--steps", type=int, default=DEMO_STEPS, help="DeepAll training steps")
+    parser.add_argument("--seed", type=int, default=0, help="simulation and training seed")
+    parser.add_argument("--ablations", default="", help='cues to switch off one by one, or "all"')
+    parser.add_argument("--sheet", default=None, help="save a contact sheet PNG here")
+    parser.add_argument("--doc", default=None, help="write the figures into this markdown file")
     args = parser.parse_args(argv)
-    start = time.perf_counter()
-    videos = simulate_all(list(DOMAINS), args.seed, args.size, args.subjects)
-    count = sum(len(v) for v in videos.values())
-    print(f"simulated {count} videos at size {args.size} in {time.perf_counter() - start:.1f} s")
-    print_table(colour_frequency_auc(videos))
+    started = time.perf_counter()
+    log = lambda text: print(text, flush=True)  # noqa: E731
+    store = simulated_store(SIZE, args.seed)
+    log(f"store {store.root}: {len(store.frames)} frames")
+    stats = global_stat_aucs(store)
+    stats["single"] = cue_statistics(store, stats["tables"])
+    deepall = deepall_figures(store, args.steps, args.seed, log)
+    sections = {"main": print_main(deepall, stats), "statistics": print_stats(stats)}
+    if args.ablations:
+        rows = {"none": deepall}
+        for name in ablation_names(args.ablations):
+            log(f"cue switched off: {name}")
+            rows[name] = deepall_figures(
+                simulated_store(SIZE, args.seed, (name,)), args.steps, args.seed, log
+            )
+        sections["ablations"] = print_ablations(rows)
+    for title, lines in sections.items():
+        print(f"\n{title}\n" + "\n".join(lines))
+    elapsed = time.perf_counter() - started
+    print(f"\n{args.steps} steps per DeepAll run; total {elapsed:.0f} s")
     if args.sheet:
-        contact_sheet(videos, args.sheet)
+        contact_sheet(store, args.sheet)
         print(f"contact sheet: {args.sheet}")
+    if args.doc:
+        write_doc(
+            Path(args.doc),
+            sections,
+            "python scripts/simulator_sanity.py "
+            + " ".join(argv if argv is not None else sys.argv[1:]),
+        )
+        print(f"figures written into {args.doc}")
 
 
 if __name__ == "__main__":

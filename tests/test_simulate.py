@@ -146,7 +146,7 @@ def test_domain_spec_validates_its_table_entries():
     with pytest.raises(ValueError, match="unknown attack instrument"):
         replace(DOMAINS["sim_o"], attacks=("print_glossy",))
     with pytest.raises(ValueError, match="train_subjects"):
-        replace(DOMAINS["sim_o"], train_subjects=30)
+        replace(DOMAINS["sim_o"], train_subjects=DOMAINS["sim_o"].subjects)
     custom = replace(DOMAINS["sim_i"], name="sim_tiny", subjects=2, train_subjects=1)
     assert isinstance(custom, DomainSpec)
     videos = list(simulate_domain(custom, size=32, frames_per_video=1))

@@ -38,7 +38,7 @@ def add_demo_args(parser: argparse.ArgumentParser) -> None:
         "--out", default="runs/demo", help="where the two runs go (default %(default)s)"
     )
     parser.add_argument(
-        "--steps", type=int, default=None, help="training steps (default: the cpu preset's)"
+        "--steps", type=int, default=None, help="training steps (default: demo.DEMO_STEPS, 150)"
     )
     parser.add_argument(
         "--protocol", default="sim_OCI_M", help="simulated protocol (default %(default)s)"
@@ -56,7 +56,8 @@ def run_demo(args) -> int:
     if args.seeds < 1:
         raise ValueError(f"--seeds must be at least 1, got {args.seeds}")
     started = time.perf_counter()
-    runs = demo(Path(args.out), steps=args.steps, protocol=args.protocol, seeds=args.seeds)
+    steps = {} if args.steps is None else {"steps": args.steps}
+    runs = demo(Path(args.out), protocol=args.protocol, seeds=args.seeds, **steps)
     print(format_comparison(*compare(runs)))
     print(f"wall time: {time.perf_counter() - started:.0f} s")
     return 0
@@ -78,13 +79,26 @@ def add_simulate_args(parser: argparse.ArgumentParser) -> None:
         help="subjects per domain (default: each domain's own)",
     )
     parser.add_argument("--workers", type=int, default=1, help="processes (default %(default)s)")
+    parser.add_argument(
+        "--cues-off",
+        default="",
+        help="comma-separated cues not to render, of attack_session, recapture_texture, "
+        "medium_edges, specular (docs/simulator.md)",
+    )
 
 
 def run_simulate(args) -> int:
     """Write simulated live/spoof videos of several domains as a prepared-data store."""
     domains = tuple(d.strip() for d in args.domains.split(",") if d.strip())
+    cues_off = tuple(c.strip() for c in args.cues_off.split(",") if c.strip())
     store = write_simulated(
-        Path(args.out), domains, args.seed, args.size, args.workers, args.subjects
+        Path(args.out),
+        domains,
+        args.seed,
+        args.size,
+        args.workers,
+        args.subjects,
+        cues_off=cues_off,
     )
     videos = {f.video_id for f in store.frames}
     print(

@@ -22,8 +22,9 @@ from metafas.data.workers import worker_pool
 log = logging.getLogger(__name__)
 
 DEFAULT_DOMAINS = ("sim_o", "sim_c", "sim_i", "sim_m")
-SIMULATOR_VERSION = 2  # bump when the simulator's output changes, to invalidate caches
-SETTINGS = ("source", "simulator_version", "seed", "size", "subjects")
+SIMULATOR_VERSION = 3  # bump when the simulator's output changes, to invalidate caches
+VIDEOS_PER_JOB = 2  # small jobs: the bar moves per video and the workers stay balanced
+SETTINGS = ("source", "simulator_version", "seed", "size", "subjects", "cues_off")
 """What every frame of a simulated store shares; a rerun with other values is refused."""
 
 
@@ -31,23 +32,32 @@ def cache_root() -> Path:
     return Path(os.environ.get("METAFAS_CACHE", Path.home() / ".cache" / "metafas"))
 
 
-def default_store_path(size: int, seed: int = 0) -> Path:
-    return cache_root() / f"sim-v{SIMULATOR_VERSION}-size{size}-seed{seed}"
+def default_store_path(size: int, seed: int = 0, cues_off: tuple[str, ...] = ()) -> Path:
+    suffix = "".join(f"-no-{name}" for name in cues_off)
+    return cache_root() / f"sim-v{SIMULATOR_VERSION}-size{size}-seed{seed}{suffix}"
 
 
-def write_domain(
-    out: Path, domain: str, seed: int, size: int, depth_size: int, subjects: int | None
+def write_videos(
+    out: Path,
+    domain: str,
+    indices: list[int],
+    settings: dict,
 ) -> int:
-    """Simulate one domain into the store at `out`; videos already there are kept. Returns count."""
-    from metafas.simulate import simulate_domain
+    """Simulate the planned videos `indices` of `domain` into the store at `out`; videos
+    already there are kept. Returns how many were written."""
+    from metafas.simulate import plan_videos, simulate_video
+    from metafas.simulate.cues import Cues
 
     writer = StoreWriter(out)
+    plans = plan_videos(domain, settings["subjects"])
+    cues = Cues.without(*settings["cues_off"])
     written = 0
-    for video in simulate_domain(
-        domain, seed=seed, size=size, depth_size=depth_size, subjects=subjects
-    ):
-        if writer.has_video(video.video_id):
+    for index in indices:
+        plan = plans[index]
+        if writer.has_video(plan.video_id):
             continue
+        size = settings["size"]
+        video = simulate_video(domain, plan, settings["seed"], size, max(1, size // 8), cues=cues)
         meta = VideoMeta(
             video.domain, video.split, video.subject, video.video_id, video.label, video.attack
         )
@@ -55,6 +65,19 @@ def write_domain(
         writer.add_video(meta, list(enumerate(video.frames)), depths)
         written += 1
     return written
+
+
+def video_jobs(domains: tuple[str, ...], subjects: int | None, per_job: int) -> list[tuple]:
+    """(domain, indices) chunks of every planned video, longest domains first."""
+    from metafas.simulate import count_videos
+
+    jobs = []
+    for domain in domains:
+        count = count_videos(domain, subjects)
+        jobs += [
+            (domain, list(range(i, min(i + per_job, count)))) for i in range(0, count, per_job)
+        ]
+    return jobs
 
 
 def write_simulated(
@@ -66,34 +89,39 @@ def write_simulated(
     subjects: int | None = None,
     progress: bool = True,
     wait: bool = False,
+    cues_off: tuple[str, ...] = (),
 ) -> Store:
     """Simulate `domains` into a store at `out` (resumable; manifest written last).
 
     `wait`: wait for another process writing `out` to finish, instead of refusing.
+    `cues_off`: cues switched off (names of `metafas.simulate.cues.Cues` fields).
 
-    A rerun into the same store resumes it or adds domains; one with another seed, size or
-    number of subjects is refused (`claim_store`). Workers exit if this process dies.
+    A rerun into the same store resumes it or adds domains; one with another seed, size,
+    number of subjects or cues is refused (`claim_store`). Workers exit if this process dies.
     """
+    from metafas.simulate.cues import Cues
+
     out = Path(out)
+    cues_off = Cues.without(*cues_off).switched_off  # checked and in declaration order
     info = {
         "source": "simulator",
         "simulator_version": SIMULATOR_VERSION,
         "seed": seed,
         "size": size,
         "subjects": subjects,
+        "cues_off": list(cues_off),
         "domains": list(domains),
     }
     with directory_lock(out, "store", wait=wait):  # one writer per store
         writer = StoreWriter(out, claim_store(out, info))
-        depth_size = max(1, size // 8)
-        bar = tqdm(total=len(domains), desc="simulate", unit="domain", disable=not progress)
+        jobs = video_jobs(tuple(domains), subjects, VIDEOS_PER_JOB)
+        total = sum(len(indices) for _, indices in jobs)
+        bar = tqdm(total=total, desc="simulate", unit="video", disable=not progress)
         with worker_pool(max(1, workers)) as pool:
-            jobs = [
-                pool.submit(write_domain, out, d, seed, size, depth_size, subjects) for d in domains
-            ]
-            for job in jobs:
-                job.result()
-                bar.update()
+            futures = [pool.submit(write_videos, out, d, ix, info) for d, ix in jobs]
+            for future, (_, indices) in zip(futures, jobs, strict=True):
+                future.result()
+                bar.update(len(indices))
         bar.close()
         writer.finish()
     return read_store(out)
@@ -139,10 +167,26 @@ def open_store(path: str, input_size: int, progress: bool = True) -> Store:
     """The store at `path`, or for "" the default simulated domains (simulated once, cached)."""
     if path:
         return read_store(Path(path))
-    cached = default_store_path(input_size)
+    return simulated_store(input_size, progress=progress)
+
+
+def simulated_store(
+    size: int, seed: int = 0, cues_off: tuple[str, ...] = (), progress: bool = True
+) -> Store:
+    """The default domains at `size` with `cues_off` switched off, simulated once into the
+    cache (metafas.simulate.cues)."""
+    cached = default_store_path(size, seed, cues_off)
     if (cached / "manifest.csv").exists():
         return read_store(cached)
     log.info("simulating the default domains into %s (once)", cached)
     workers = os.cpu_count() or 1
     # Runs started together share the cache: the second waits for the first and resumes it.
-    return write_simulated(cached, size=input_size, workers=workers, progress=progress, wait=True)
+    return write_simulated(
+        cached,
+        seed=seed,
+        size=size,
+        workers=workers,
+        progress=progress,
+        wait=True,
+        cues_off=cues_off,
+    )

@@ -4,7 +4,7 @@ which attack instruments."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from .camera import RESAMPLE, CameraSpec
 from .instruments import INSTRUMENTS
@@ -37,6 +37,35 @@ SOURCE_CAMERA = CameraSpec(
 
 
 @dataclass(frozen=True)
+class SessionCue:
+    """How one domain's attack sessions were captured differently from its live sessions.
+
+    Real databases record live and attack videos in separate sessions, so each carries a
+    live/spoof difference of exposure or colour that belongs to its own set-up and points
+    another way in the next database: the domain-specific cue (``metafas.simulate.cues``).
+    The defaults are no difference.
+    """
+
+    exposure: float = 1.0  # factor on the camera's auto-exposure target
+    cast: tuple[float, float, float] = (1.0, 1.0, 1.0)  # factor on the residual colour cast
+    saturation: float = 1.0  # factor on the camera's colour saturation
+    description: str = "none"
+
+    def camera(self, spec: CameraSpec) -> CameraSpec:
+        """The domain's camera as set up in its attack sessions."""
+        return replace(
+            spec,
+            exposure=_scaled(spec.exposure, self.exposure),
+            cast=tuple(c * f for c, f in zip(spec.cast, self.cast, strict=True)),
+            saturation=_scaled(spec.saturation, self.saturation),
+        )
+
+
+def _scaled(span: Range, factor: float) -> Range:
+    return (span[0] * factor, span[1] * factor)
+
+
+@dataclass(frozen=True)
 class DomainSpec:
     """One simulated capture domain (a stand-in for one benchmark database)."""
 
@@ -55,6 +84,7 @@ class DomainSpec:
     hand_motion_deg: float  # tremor of a hand-held spoof medium per frame
     face_scale: Range  # face size in the aligned crop
     source_camera: CameraSpec = SOURCE_CAMERA  # took the photos and videos that are replayed
+    attack_session: SessionCue = field(default_factory=SessionCue)  # domain-specific cue
 
     def __post_init__(self) -> None:
         if not 0 < self.train_subjects < self.subjects:
@@ -87,18 +117,18 @@ DOMAINS: dict[str, DomainSpec] = {
         name="sim_o",
         description="OULU-NPU-like: sharp high-resolution phone cameras, office light, "
         "inkjet and laser prints, a glossy high-density display",
-        subjects=24,
-        train_subjects=14,
+        subjects=40,
+        train_subjects=24,
         live_videos=2,
         attacks=("print_inkjet", "print_laser", "replay_retina"),
-        frames_per_video=4,
+        frames_per_video=6,
         camera=CameraSpec(
             sensor_scale=(1.4, 1.9),
             blur_px=(0.4, 1.3),
             motion_blur_px=(0.0, 0.8),
             read_noise=(0.001, 0.005),
             shot_noise=(0.0003, 0.001),
-            exposure=(0.12, 0.26),
+            exposure=(0.15, 0.22),
             awb_strength=(0.75, 1.0),
             awb_greyworld=(0.2, 0.6),
             cast=(1.0, 1.0, 1.02),
@@ -127,16 +157,20 @@ DOMAINS: dict[str, DomainSpec] = {
         head_motion_deg=2.0,
         hand_motion_deg=0.8,
         face_scale=(0.92, 1.05),
+        attack_session=SessionCue(
+            exposure=0.55,
+            description="attack sessions metered darker than live ones",
+        ),
     ),
     "sim_c": DomainSpec(
         name="sim_c",
         description="CASIA-FASD-like: low to high quality USB and compact cameras, warm light, "
         "warped glossy photos, a first-generation tablet",
-        subjects=28,
-        train_subjects=12,
+        subjects=40,
+        train_subjects=24,
         live_videos=2,
         attacks=("print_warped", "replay_tablet"),
-        frames_per_video=4,
+        frames_per_video=6,
         camera=CameraSpec(
             sensor_scale=(0.7, 1.5),
             blur_px=(0.5, 1.4),
@@ -147,7 +181,7 @@ DOMAINS: dict[str, DomainSpec] = {
             awb_strength=(0.5, 0.9),
             awb_greyworld=(0.3, 0.8),
             cast=(1.04, 1.0, 0.92),
-            saturation=(0.7, 1.35),
+            saturation=(0.85, 1.15),
             hue_rotation=(-8.0, 2.0),
             contrast=(-0.2, 0.45),
             sharpen=(0.0, 1.0),
@@ -172,23 +206,28 @@ DOMAINS: dict[str, DomainSpec] = {
         head_motion_deg=3.0,
         hand_motion_deg=1.5,
         face_scale=(0.88, 1.08),
+        attack_session=SessionCue(
+            cast=(1.14, 1.0, 0.82),
+            saturation=1.55,
+            description="attack sessions warmer and more saturated than live ones",
+        ),
     ),
     "sim_i": DomainSpec(
         name="sim_i",
         description="Replay-Attack-like: low-resolution laptop webcam, controlled and adverse "
         "light, office laser prints, an old phone replaying a small video",
-        subjects=28,
-        train_subjects=16,
+        subjects=40,
+        train_subjects=24,
         live_videos=2,
         attacks=("print_office", "replay_phone"),
-        frames_per_video=4,
+        frames_per_video=6,
         camera=CameraSpec(
             sensor_scale=(0.6, 0.85),
             blur_px=(0.5, 1.5),
             motion_blur_px=(0.0, 0.8),
             read_noise=(0.003, 0.01),
             shot_noise=(0.0005, 0.0015),
-            exposure=(0.08, 0.3),
+            exposure=(0.13, 0.24),
             awb_strength=(0.6, 1.0),
             awb_greyworld=(0.4, 0.9),
             cast=(0.97, 1.0, 1.06),
@@ -217,16 +256,20 @@ DOMAINS: dict[str, DomainSpec] = {
         head_motion_deg=1.5,
         hand_motion_deg=1.0,
         face_scale=(0.85, 1.0),
+        attack_session=SessionCue(
+            exposure=1.7,
+            description="attack sessions metered brighter than live ones",
+        ),
     ),
     "sim_m": DomainSpec(
         name="sim_m",
         description="MSU-MFSD-like: laptop and Android cameras, even indoor light, large A3 "
         "laser prints, high-resolution tablets and phones",
-        subjects=26,
-        train_subjects=11,
+        subjects=40,
+        train_subjects=24,
         live_videos=2,
         attacks=("print_a3", "replay_hires"),
-        frames_per_video=4,
+        frames_per_video=6,
         camera=CameraSpec(
             sensor_scale=(0.9, 1.3),
             blur_px=(0.4, 1.3),
@@ -237,7 +280,7 @@ DOMAINS: dict[str, DomainSpec] = {
             awb_strength=(0.75, 1.0),
             awb_greyworld=(0.2, 0.6),
             cast=(1.02, 1.0, 0.98),
-            saturation=(0.85, 1.4),
+            saturation=(0.95, 1.25),
             hue_rotation=(-5.0, 5.0),
             contrast=(0.0, 0.55),
             sharpen=(0.2, 1.6),
@@ -262,6 +305,11 @@ DOMAINS: dict[str, DomainSpec] = {
         head_motion_deg=2.0,
         hand_motion_deg=1.0,
         face_scale=(0.9, 1.05),
+        attack_session=SessionCue(
+            cast=(0.86, 1.0, 1.14),
+            saturation=0.55,
+            description="attack sessions cooler and paler than live ones",
+        ),
     ),
 }
 

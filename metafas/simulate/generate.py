@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .appearance import Identity, draw_identity
+from .cues import ALL_CUES, Cues
 from .domains import DomainSpec, get_domain
 from .instruments import INSTRUMENTS, DisplaySpec
 from .sampling import stream
@@ -113,13 +114,15 @@ def simulate_video(
     size: int = 128,
     depth_size: int = 32,
     frames_per_video: int | None = None,
+    cues: Cues = ALL_CUES,
 ) -> SimVideo:
-    """Generates one planned video from its own random stream (order-independent)."""
-    spec = get_domain(domain)
+    """Generates one planned video from its own random stream (order-independent); ``cues``
+    switches cues off (``metafas.simulate.cues``)."""
+    spec = cues.domain(get_domain(domain))
     frames = _check_arguments(spec, seed, size, depth_size, frames_per_video)
     person = identity(spec, plan.subject_index, seed)
     rng = stream(seed, spec.name, "video", plan.index)
-    instrument = None if plan.instrument is None else INSTRUMENTS[plan.instrument]
+    instrument = None if plan.instrument is None else cues.instrument(INSTRUMENTS[plan.instrument])
     if instrument is None:
         clip = live_clip(spec, person, rng, size, depth_size, frames)
     elif isinstance(instrument, DisplaySpec):
@@ -145,6 +148,7 @@ def simulate_domain(
     depth_size: int = 32,
     frames_per_video: int | None = None,
     subjects: int | None = None,
+    cues: Cues = ALL_CUES,
 ) -> Iterator[SimVideo]:
     """Yields every video of a simulated domain, subject by subject (train subjects first).
 
@@ -157,8 +161,9 @@ def simulate_domain(
         depth_size: side of the live depth labels.
         frames_per_video: defaults to the domain's ``frames_per_video``.
         subjects: generate only the first ``subjects`` identities (the train/test ratio is kept).
+        cues: the cues rendered (default: all; ``Cues.without("attack_session")`` and so on).
     """
     spec = get_domain(domain)
     _check_arguments(spec, seed, size, depth_size, frames_per_video)
     plans = plan_videos(spec, subjects)
-    return (simulate_video(spec, p, seed, size, depth_size, frames_per_video) for p in plans)
+    return (simulate_video(spec, p, seed, size, depth_size, frames_per_video, cues) for p in plans)

@@ -33,6 +33,7 @@ class PrintSpec:
     bend: Range  # sheet curvature, 1 / face units
     border_prob: float  # chance that the sheet's edge is inside the crop
     tone: Range = (1.6, 2.2)  # printer tone curve: coverage = 1 - value ** tone
+    halftone: float = 1.0  # contrast of the dots kept (0: a continuous-tone print, no screen)
     kind: ClassVar[str] = "print"
 
 
@@ -55,6 +56,7 @@ class DisplaySpec:
     tilt_deg: float
     bezel_prob: float  # chance that the device's edge is inside the crop
     bezel_colour: tuple[float, float, float]
+    grid: float = 1.0  # contrast of the subpixel grid kept (0: a display without visible pixels)
     kind: ClassVar[str] = "replay"
 
 

@@ -161,6 +161,7 @@ def paper_reflectance(sheet: PrintedSheet, view: PlaneView, camera: Camera) -> n
         [map_coordinates(sheet.tone[..., c], coords, order=1, mode="nearest") for c in range(3)],
         axis=-1,
     )
+    contrast *= sheet.spec.halftone
     reflectance = sheet.paper_white * tone * (1.0 + contrast * (modulation - 1.0))
     edge = np.maximum(np.abs(s), np.abs(t))
     in_photo = np.clip((sheet.extent - edge) / view.pixel + 0.5, 0.0, 1.0)[..., None]

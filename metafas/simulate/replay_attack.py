@@ -64,13 +64,19 @@ def draw_screen(spec: DisplaySpec, rng: np.random.Generator, pitch: float, activ
         glow=draw(rng, spec.glow),
         haze=draw(rng, spec.haze),
         reflectivity=draw(rng, spec.reflectivity),
-        flicker=rng.uniform(0.02, 0.1) if rng.random() < spec.flicker_prob else 0.0,
+        flicker=_flicker(spec, rng),
         flicker_period=rng.uniform(6.0, 30.0),
         flicker_phase=rng.uniform(0.0, 2.0 * np.pi),
         active=active,
         bezel=active + rng.uniform(0.08, 0.3),
         brightness=rng.uniform(0.8, 2.0),
     )
+
+
+def _flicker(spec: DisplaySpec, rng: np.random.Generator) -> float:
+    """Banding amplitude of a PWM backlight, or 0; the same draws either way."""
+    flickers, amplitude = rng.random() < spec.flicker_prob, rng.uniform(0.02, 0.1)
+    return amplitude if flickers else 0.0
 
 
 def _pixel_values(screen: Screen, content: np.ndarray, extent: float, view: PlaneView):
@@ -90,12 +96,14 @@ def _subpixel_grid(screen: Screen, view: PlaneView, camera: Camera) -> np.ndarra
     phase, row = view.s / screen.pitch, view.t / screen.pitch - 0.5
     rows = np.ones_like(phase)
     for k in range(1, ROW_HARMONICS + 1):
-        amp = np.sinc(k * screen.row_fill) * 2.0 * pattern_contrast(k * per_px, camera)
+        amp = screen.spec.grid * np.sinc(k * screen.row_fill) * 2.0
+        amp *= pattern_contrast(k * per_px, camera)
         rows += amp * np.cos(2.0 * np.pi * k * row)
     stripes = np.ones(phase.shape + (3,), np.float32)
     offsets = 2.0 * np.pi * (np.arange(3, dtype=np.float32) + 0.5) / 3.0
     for k in range(1, STRIPE_HARMONICS + 1):
-        amp = np.sinc(k * screen.stripe) * 2.0 * pattern_contrast(k * per_px, camera)
+        amp = screen.spec.grid * np.sinc(k * screen.stripe) * 2.0
+        amp *= pattern_contrast(k * per_px, camera)
         cos_k, sin_k = np.cos(2.0 * np.pi * k * phase), np.sin(2.0 * np.pi * k * phase)
         # cos(k (phase - offset)) expanded so the per-pixel cosines are computed once per k
         stripes += amp * (

@@ -39,9 +39,10 @@ class Session:
     backdrop: np.ndarray  # (n, n, 3) wall reflectances
 
 
-def _session(spec: DomainSpec, rng: np.random.Generator, size: int) -> Session:
-    """Draws the camera, the light and the wall of a video."""
-    camera = draw_camera(spec.camera, size, rng)
+def _session(spec: DomainSpec, rng: np.random.Generator, size: int, attack: bool) -> Session:
+    """Draws the camera, the light and the wall of a live or an attack video."""
+    camera_spec = spec.attack_session.camera(spec.camera) if attack else spec.camera
+    camera = draw_camera(camera_spec, size, rng)
     light = draw_light(rng, spec.light)
     return Session(camera, light, background(rng, camera.native, spec.clutter))
 
@@ -62,7 +63,7 @@ def live_clip(
     frames: int,
 ) -> Clip:
     """A real person in front of the camera; depth labels come from the rendered surface."""
-    room = _session(spec, rng, size)
+    room = _session(spec, rng, size, attack=False)
     poses = pose_track(rng, draw_pose(rng, spec.face_scale), frames, spec.head_motion_deg)
     exprs = expression_track(rng, draw_expression(rng), frames)
     images, depths = [], []
@@ -108,7 +109,7 @@ def print_clip(
     frames: int,
 ) -> Clip:
     """A printed photo of the person held in front of the camera."""
-    room = _session(spec, rng, size)
+    room = _session(spec, rng, size, attack=True)
     n = room.camera.native
     placement = draw_placement(rng, printer.tilt_deg, printer.bend, spec.face_scale)
     views, reach = _views(spec, placement, rng, n, frames)
@@ -139,7 +140,7 @@ def replay_clip(
     frames: int,
 ) -> Clip:
     """A recorded video of the person replayed on a display in front of the camera."""
-    room = _session(spec, rng, size)
+    room = _session(spec, rng, size, attack=True)
     n = room.camera.native
     placement = draw_placement(rng, display.tilt_deg, (0.0, 0.0), spec.face_scale)
     views, reach = _views(spec, placement, rng, n, frames)
