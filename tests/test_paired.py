@@ -2,11 +2,21 @@
 
 import numpy as np
 import pytest
+from test_table import TARGETS, make_run
 
 from metafas import metrics
-from metafas.cli.demo import compare, format_comparison
-from metafas.evaluation.paired import SeedScores, paired_difference, summary
+from metafas.cli import demo
+from metafas.evaluation.paired import (
+    ComparisonError,
+    SeedScores,
+    compare,
+    group_runs,
+    paired_difference,
+    summary,
+    verdict,
+)
 from metafas.evaluation.selection import read_run
+from metafas.evaluation.table import finished_runs
 from metafas.metrics.paired import seed_video_bootstrap
 from metafas.training.config import resolve_config
 from metafas.training.loop import train
@@ -61,13 +71,54 @@ def test_demo_table_from_tiny_runs(tiny_store, tmp_path):
             overrides = [f'method="{method}"', f'data.store="{tiny_store}"', f"train.seed={seed}"]
             config = resolve_config("tiny", overrides)
             runs[method].append(train(config, tmp_path / f"{method}-{seed}", progress=False))
-    summaries, paired = compare(runs)
+    summaries, paired = demo.compare(runs)
     by_step = read_run(runs["rfm"][0]).scores
     single = SeedScores.from_runs([by_step[max(by_step)]])
     assert summaries["rfm"]["videos"] == len(single.labels) and summaries["rfm"]["seeds"] == 2
     expected = summaries["rfm"]["HTER"]["mean"] - summaries["deepall"]["HTER"]["mean"]
     assert paired["HTER"]["difference"] == pytest.approx(expected)
-    table = format_comparison(summaries, paired)
+    table = demo.format_comparison(summaries, paired)
     assert "HTER source-thr [95% CI]" in table and "HTER oracle" in table
     assert "RFM - DeepAll HTER" in table and "2 seed(s)" in table
     assert ("within noise" in table) or ("outside noise" in table)
+
+
+def test_summary_and_difference_carry_the_oracle_hter_at_the_target_eer_threshold():
+    runs = seed_scores([[0.9, 0.8, 0.3, 0.6, 0.2, 0.1]], [0.05])  # source threshold: all live
+    thresholds = {**runs.thresholds, "target_eer": np.array([0.5])}
+    runs = SeedScores(runs.video_ids, runs.labels, runs.scores, thresholds)
+    result = summary(runs, n_boot=100)
+    assert result["HTER"]["mean"] == pytest.approx(0.5)  # every spoof accepted
+    oracle = metrics.hter(LABELS, runs.scores[0], 0.5)
+    assert result["HTER_oracle"]["mean"] == pytest.approx(oracle) and oracle < 0.5
+    assert result["HTER_oracle"]["ci"][0] <= oracle <= result["HTER_oracle"]["ci"][1]
+    difference = paired_difference(runs, seed_scores([[0.9] * 3 + [0.1] * 3], [0.05]), 100)
+    assert difference["HTER_oracle"]["difference"] == pytest.approx(oracle - 0.5)
+
+
+@pytest.mark.parametrize(
+    ("name", "difference", "ci", "words"),
+    [
+        ("HTER", -0.1, [-0.2, -0.01], "excludes 0: lower (better)"),
+        ("HTER", 0.1, [0.01, 0.2], "excludes 0: higher (worse)"),
+        ("AUC", -0.1, [-0.2, -0.01], "excludes 0: lower (worse)"),
+        ("AUC", 0.05, [-0.01, 0.1], "holds 0"),
+    ],
+)
+def test_verdict_says_in_words_whether_the_interval_holds_0(name, difference, ci, words):
+    entry = {"difference": difference, "ci": ci, "within_noise": ci[0] <= 0 <= ci[1]}
+    assert verdict(entry, name) == words
+
+
+def test_compare_pairs_seed_s_with_seed_s_of_the_reference(tmp_path):
+    targets = {0: TARGETS[0], 1: TARGETS[1], 2: TARGETS[0]}
+    for seed, target in targets.items():
+        make_run(tmp_path / f"deepall-{seed}", "deepall", "sim_OCI_M", seed, target)
+    make_run(tmp_path / "rfm-1", "rfm", "sim_OCI_M", 1, TARGETS[1])  # = deepall's seed 1
+    groups = group_runs(finished_runs([tmp_path]))
+    row = compare(groups, "rfm", "deepall", "sim_OCI_M", "last", n_boot=50)
+    assert row["seeds"] == [1]
+    for name in ("HTER", "AUC", "HTER_oracle"):
+        assert row[name]["difference"] == 0 and row[name]["ci"] == [0, 0]
+    with pytest.raises(ComparisonError, match=r"seeds \[2\] that the reference 'rfm' lacks"):
+        compare(groups, "deepall", "rfm", "sim_OCI_M", "last", 50, seeds=[1, 2])

@@ -1,5 +1,7 @@
 """The HTML report: figures written and referenced, and the page checked in headless Chromium."""
 
+import csv
+import io
 import json
 import re
 import shutil
@@ -11,11 +13,14 @@ from PIL import Image
 from test_selection import scored
 from test_table import TARGETS, make_run
 
+from metafas.cli import main
 from metafas.evaluation.report import write_report
 from metafas.evaluation.report.data import confident_mistakes
 from metafas.evaluation.report.figures import mistakes_figure
+from metafas.evaluation.table import TableError, build_table
 from metafas.training.config import resolve_config
 from metafas.training.loop import train
+from metafas.training.sweep import load_spec, run_sweep
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PROBE = """
@@ -123,3 +128,62 @@ def test_the_page_renders_in_headless_chromium(run_dir, tmp_path):
         timeout=120,
     )
     assert Image.open(shot).size == (1200, 2000)
+
+
+def test_sweep_report_with_compare_plots_the_paired_differences(tmp_path):
+    for seed in (0, 1):
+        make_run(tmp_path / "sweep" / f"deepall-{seed}", "deepall", "sim_OCI_M", seed, TARGETS[0])
+        make_run(tmp_path / "sweep" / f"rfm-{seed}", "rfm", "sim_OCI_M", seed, TARGETS[1])
+    page = write_report(tmp_path / "sweep", tmp_path / "report", n_boot=50, compare="deepall")
+    text = page.read_text()
+    assert "Paired differences to deepall, selection source_val" in text
+    assert "overview/differences.png" in text
+    assert Image.open(page.parent / "overview" / "differences.png").size[0] > 500
+    with pytest.raises(TableError, match="needs a sweep directory"):
+        write_report(tmp_path / "sweep" / "rfm-0", tmp_path / "one", compare="deepall")
+    with pytest.raises(TableError, match="--n-boot 1 or more"):
+        write_report(tmp_path / "sweep", tmp_path / "none", n_boot=0, compare="deepall")
+
+
+def test_results_doc_from_a_tiny_sweep_by_its_one_command(tiny_store, tmp_path, capsys):
+    spec = tmp_path / "sweep.toml"
+    spec.write_text(
+        'preset = "tiny"\nprotocols = ["sim_OCI_M"]\nmethods = ["deepall", "rfm"]\n'
+        f"seeds = [0, 1]\noverrides = ['data.store=\"{tiny_store}\"']\n"
+    )
+    run_sweep(load_spec(spec), tmp_path / "sweep", progress=False)
+    out = tmp_path / "docs" / "results.md"
+    argv = ["table", str(tmp_path / "sweep"), "--compare", "deepall", "--format", "doc"]
+    assert main([*argv, "--out", str(out), "--n-boot", "100"]) == 0
+    text = out.read_text()
+    command = f"metafas table {tmp_path / 'sweep'} --compare deepall --format doc --out {out}"
+    assert f"`{command} --n-boot 100`" in text.splitlines()[2]
+    sections = [line for line in text.splitlines() if line.startswith("## ")]
+    assert sections == [
+        "## Setup",
+        "## Main table",
+        "## Paired differences",
+        "## Reading (generated from the intervals above; not typed by hand)",
+        "## The RFM paper's published numbers (oracle-selected, other data)",
+    ]
+    assert "4 finished runs" in text and "| sim_OCI_M | rfm | 2 (0, 1) |" in text
+    assert "### Selection oracle (oracle: the step is chosen on target labels)" in text
+    assert "| sim_OCI_M | rfm | 2 | " in text.split("\n## Paired differences\n")[1]
+    reading = text.split("## Reading")[1].split("## The RFM")[0]
+    (line,) = [line for line in reading.splitlines() if line.startswith("- ")]
+    table = build_table([tmp_path / "sweep"], "csv", compare="deepall", n_boot=100)
+    (row,) = [r for r in csv.DictReader(io.StringIO(table)) if r["selection"] == "source_val"]
+    hter = f"{float(row['HTER_diff_pp']):+.2f} [{float(row['HTER_low_pp']):+.2f}, "
+    assert line.startswith(f"- **RFM against DeepAll** (`rfm` - `deepall`): sim_OCI_M HTER {hter}")
+    words = {row["HTER_interval"], row["AUC_interval"]}
+    if words == {"holds 0"}:
+        assert line.endswith("Reading: nothing measurable at this scale (every interval holds 0).")
+    else:
+        assert "on sim_OCI_M." in line and "nothing measurable" not in line
+    assert "| O&C&I->M | 13.89 | 93.98 | sim_OCI_M |" in text
+    assert "| I&C&M->O | 16.45 | 91.16 | - |" in text
+    figure = out.with_name("results_differences.png")
+    assert "](results_differences.png)" in text and Image.open(figure).size[0] > 500
+    with pytest.raises(SystemExit):
+        main(["table", str(tmp_path / "sweep"), "--format", "doc", "--bogus"])
+    assert main(argv) == 2 and "--format doc needs --compare" in capsys.readouterr().err

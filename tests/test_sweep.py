@@ -6,7 +6,14 @@ import json
 import pytest
 
 from metafas.cli import reporting
-from metafas.training.sweep import SweepError, load_spec, plan, run_sweep
+from metafas.training.sweep import (
+    SweepError,
+    eta_seconds,
+    format_eta,
+    load_spec,
+    plan,
+    run_sweep,
+)
 
 SPEC = """
 preset = "tiny"
@@ -128,3 +135,75 @@ def test_help_of_the_reporting_commands(name, capsys):
         parser.parse_args(["--help"])
     assert "--out" in capsys.readouterr().out
     assert getattr(reporting, f"run_{name}").__doc__
+
+
+NARROWED = """
+preset = "tiny"
+protocols = ["sim_OCI_M", "sim_MI_C"]
+methods = ["deepall", "rfm"]
+seeds = [0, 1, 2]
+overrides = ["train.k=3"]
+[protocol_overrides]
+sim_MI_C = ["train.k=4", "rfm.inner_lr=0.02"]
+[ablations]
+first_order = ["rfm.first_order=true"]
+[ablations.binary]
+overrides = ["deepall.depth_weight=0", "train.k=5"]
+seeds = [1]
+[ablations.pooled]
+overrides = ["rfm.fine_grained=false"]
+protocols = ["sim_OCI_M"]
+seeds = [0, 2]
+"""
+
+
+def test_ablation_tables_narrow_seeds_and_protocols_and_protocol_overrides_apply(tmp_path):
+    runs = plan(load_spec(write_spec(tmp_path / "sweep.toml", "", NARROWED)))
+    names = [r.name for r in runs]
+    assert names[:6] == [
+        "sim_OCI_M-deepall-seed0",
+        "sim_OCI_M-deepall-seed1",
+        "sim_OCI_M-deepall-seed2",
+        "sim_OCI_M-deepall+binary-seed1",
+        "sim_OCI_M-rfm-seed0",
+        "sim_OCI_M-rfm-seed1",
+    ]
+    assert "sim_OCI_M-rfm+pooled-seed2" in names and "sim_OCI_M-rfm+pooled-seed1" not in names
+    assert not [n for n in names if n.startswith("sim_MI_C-rfm+pooled")]
+    assert len(runs) == 2 * (3 + 1 + 3 + 3) + 2  # base and first_order everywhere; narrowed
+    configs = {r.name: r.config for r in runs}
+    assert configs["sim_OCI_M-rfm-seed0"].train.k == 3
+    assert configs["sim_MI_C-rfm-seed0"].train.k == 4  # the protocol's override
+    assert configs["sim_MI_C-rfm-seed0"].method_options.inner_lr == 0.02
+    assert configs["sim_OCI_M-rfm-seed0"].method_options.inner_lr == 1e-3
+    assert configs["sim_MI_C-deepall+binary-seed1"].train.k == 5  # the ablation wins
+    assert configs["sim_MI_C-deepall+binary-seed1"].method_options.depth_weight == 0
+    assert not configs["sim_OCI_M-rfm+pooled-seed0"].method_options.fine_grained
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        (
+            "[ablations.a]\noverrides = []\nprotocols = ['sim_OMI_C']",
+            "ablation 'a' names protocols",
+        ),
+        ("[protocol_overrides]\nsim_OMI_C = ['train.k=2']", r"\[protocol_overrides\] names"),
+        ("[ablations.a]\noverrides = []\nsteps = 3", "allows only overrides, seeds, protocols"),
+        ("[ablations.a]\nseeds = [0]", "needs `overrides`"),
+        ("[ablations.a]\noverrides = []\nseeds = [0.5]", "whole numbers"),
+        ("[protocol_overrides]\nsim_OCI_M = 'train.k=2'", "lists of overrides"),
+    ],
+)
+def test_bad_ablation_tables_and_protocol_overrides_are_refused(tmp_path, table, message):
+    text = "protocols = ['sim_OCI_M']\nmethods = ['rfm']\nseeds = [0]\n" + table
+    with pytest.raises(SweepError, match=message):
+        load_spec(write_spec(tmp_path / "sweep.toml", "", text))
+
+
+def test_eta_counts_only_trained_runs():
+    assert eta_seconds([], [10, 10]) is None and eta_seconds([], []) == 0.0
+    assert eta_seconds([(10, 30.0), (20, 30.0)], [10, 5]) == pytest.approx(30.0)
+    assert [format_eta(s) for s in (None, 42, 600, 3900)] == ["unknown", "42 s", "10 min"] + [
+        "1 h 05 min"
+    ]

@@ -11,6 +11,7 @@ import pytest
 from test_selection import step_scores
 
 from metafas.cli import reporting
+from metafas.evaluation.paired import ComparisonError
 from metafas.evaluation.scoring import write_scores
 from metafas.evaluation.table import TableError, build_table, collect_results, summarize
 from metafas.training.config import resolve_config
@@ -26,9 +27,12 @@ TARGETS = {
 }
 
 
-def make_run(run_dir, method: str, protocol: str, seed: int, target: list, steps=(2,)) -> None:
+def make_run(
+    run_dir, method: str, protocol: str, seed: int, target: list, steps=(2,), extra=()
+) -> None:
     """A run directory holding only what the table reads: config.json and scores/."""
     overrides = [f'method="{method}"', f'data.protocol="{protocol}"', f"train.seed={seed}"]
+    overrides += list(extra)
     config = resolve_config("tiny", overrides + [f"train.steps={max(steps)}"])
     (run_dir / "scores").mkdir(parents=True)
     (run_dir / "config.json").write_text(json.dumps(config.to_dict()))
@@ -119,3 +123,60 @@ def test_table_command_matches_what_training_recorded(tiny_store, tmp_path):
         (row,) = [r for r in rows if (r["selection"], r["threshold_rule"]) == ("last", rule)]
         assert float(row["HTER_pct_mean"]) == pytest.approx(100 * recorded["metrics"]["HTER"])
         assert float(row["AUC_pct_mean"]) == pytest.approx(100 * recorded["metrics"]["AUC"])
+
+
+def test_runs_that_differ_in_more_than_the_seed_become_variants_named_by_the_fields(tmp_path):
+    for seed in (0, 1):
+        make_run(tmp_path / f"weighted-{seed}", "deepall", "sim_OCI_M", seed, TARGETS[seed])
+    extra = ["deepall.depth_weight=0", "train.lr=0.01"]
+    make_run(tmp_path / "binary-0", "deepall", "sim_OCI_M", 0, TARGETS[1], extra=extra)
+    rows = summarize(collect_results([tmp_path]))
+    honest = find(rows, selection="last", threshold_rule="source_val_eer")
+    labels = {r["method"]: r["n_seeds"] for r in honest}
+    assert labels == {
+        "deepall [deepall.depth_weight=10.0, train.lr=0.001]": 2,
+        "deepall [deepall.depth_weight=0.0, train.lr=0.01]": 1,
+    }
+
+
+@pytest.fixture
+def paired_dir(tmp_path):
+    for seed in (0, 1):
+        make_run(tmp_path / f"deepall-{seed}", "deepall", "sim_OCI_M", seed, TARGETS[seed])
+        make_run(tmp_path / f"rfm-{seed}", "rfm", "sim_OCI_M", seed, TARGETS[1])
+    return tmp_path
+
+
+def test_compare_gives_each_variants_paired_difference_and_says_if_it_holds_0(paired_dir):
+    # At the source threshold 0.8: deepall HTER 50 % (seed 0) and 0 (seed 1), rfm 0 and 0;
+    # AUC: deepall 50 % and 100 %, rfm 100 %. So rfm - deepall: HTER -25, AUC +25 points.
+    rows = list(csv.DictReader(io.StringIO(build_table([paired_dir], "csv", compare="deepall"))))
+    assert [(r["selection"], r["variant"], r["seeds"]) for r in rows] == [
+        ("source_val", "rfm", "0 1"),
+        ("last", "rfm", "0 1"),
+    ]
+    for row in rows:
+        assert float(row["HTER_diff_pp"]) == pytest.approx(-25.0)
+        assert float(row["AUC_diff_pp"]) == pytest.approx(25.0)
+        low, high = float(row["HTER_low_pp"]), float(row["HTER_high_pp"])
+        assert low <= -25.0 <= high
+        expected = "holds 0" if low <= 0 <= high else "excludes 0: lower (better)"
+        assert row["HTER_interval"] == expected
+    text = build_table([paired_dir], "md", compare="deepall", n_boot=200)
+    assert "### Video level, selection source_val, threshold source_val_eer" in text
+    assert "### Paired differences to deepall, video level, selection source_val" in text
+    assert "| sim_OCI_M | rfm | 2 | -25.00 [" in text and "oracle (pp)" in text
+
+
+def test_compare_names_what_is_missing(paired_dir):
+    make_run(paired_dir / "rfm-c", "rfm", "sim_OMI_C", 0, TARGETS[1])
+    with pytest.raises(ComparisonError, match="'deepall' has no finished runs on sim_OMI_C"):
+        build_table([paired_dir], "md", compare="deepall", n_boot=10)
+    (paired_dir / "rfm-c" / "config.json").unlink()
+    make_run(paired_dir / "rfm-2", "rfm", "sim_OCI_M", 2, TARGETS[1])
+    with pytest.raises(ComparisonError, match=r"seeds \[2\] that the reference 'deepall' lacks"):
+        build_table([paired_dir], "csv", compare="deepall", n_boot=10)
+    with pytest.raises(ComparisonError, match="variants found: deepall, rfm"):
+        build_table([paired_dir], "md", compare="deepal", n_boot=10)
+    with pytest.raises(TableError, match="md or csv"):
+        build_table([paired_dir], "latex", compare="deepall")

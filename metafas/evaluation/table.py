@@ -1,9 +1,13 @@
 """The paper-style results table, built only from runs' saved scores (never typed by hand).
 
-One block per (level, selection rule, threshold rule): methods as rows, per protocol the
+One block per (level, selection rule, threshold rule): variants as rows, per protocol the
 target HTER and AUC in percent as mean +/- sample std (ddof=1) over seeds, and for thresholds
 not taken on the target, the mean threshold gap (threshold - target EER threshold).
 Blocks whose selection or threshold rule looks at target labels are titled "(oracle)".
+A variant is the run's label (the method, "+<ablation>" for sweep runs), plus the config
+fields that differ when runs of one label and protocol differ in more than their seed.
+With `compare`, the paired differences of every variant to a reference follow
+(metafas.evaluation.paired).
 """
 
 import csv
@@ -12,14 +16,17 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from metafas.data.protocols import PROTOCOLS
+from metafas.evaluation import paired
 from metafas.evaluation.selection import (
     SELECTION_RULES,
     THRESHOLD_RULES,
+    Run,
     find_runs,
     read_run,
     rule_label,
@@ -29,6 +36,7 @@ from metafas.evaluation.selection import (
 log = logging.getLogger(__name__)
 
 FORMATS = ("md", "csv", "latex")
+RUNTIME_KEY = "runtime"  # what a run ran on (metafas.training.hardware), not its config
 METRICS = ("HTER", "AUC")
 
 
@@ -36,38 +44,72 @@ class TableError(ValueError):
     """No finished runs, or two runs claim the same (method, protocol, seed)."""
 
 
+def finished_runs(paths: Sequence[Path]) -> list[Run]:
+    """Every finished run under `paths`, labelled by variant (`variant_labels`); unfinished
+    runs are left out with a warning, two runs of one (variant, protocol, seed) refused."""
+    runs = []
+    for path in find_runs(paths):
+        run = read_run(path)
+        if run.complete:
+            runs.append(run)
+        else:
+            log.warning("leaving out %s: its final step was not evaluated (unfinished)", path)
+    if not runs:
+        raise TableError(f"no finished runs under {', '.join(map(str, paths))}")
+    runs, seen = variant_labels(runs), {}
+    for run in runs:
+        key = (run.label, run.config["data"]["protocol"], run.config["train"]["seed"])
+        if key in seen:
+            raise TableError(f"{seen[key]} and {run.path} are both {key}; pass only one of them")
+        seen[key] = run.path
+    return runs
+
+
+def flat_config(config: dict) -> dict[str, str]:
+    """ "section.field" -> value as JSON, without the seed and the runtime record."""
+    found = {}
+    for section, values in config.items():
+        if section == RUNTIME_KEY:
+            continue
+        items = values.items() if isinstance(values, dict) else [(None, values)]
+        for name, value in items:
+            key = f"{section}.{name}" if name else section
+            if key != "train.seed":
+                found[key] = json.dumps(value)
+    return found
+
+
+def variant_labels(runs: list[Run]) -> list[Run]:
+    """Runs of one label and protocol whose configs differ in more than their seed become
+    separate variants, named by the differing fields: `rfm [rfm.inner_lr=0.01]`."""
+    groups = defaultdict(list)
+    for run in runs:
+        groups[(run.label, run.config["data"]["protocol"])].append(run)
+    labelled = []
+    for (label, protocol), members in groups.items():
+        flats = [flat_config(run.config) for run in members]
+        keys = sorted({k for f in flats for k in f if len({g.get(k) for g in flats}) > 1})
+        if keys:
+            log.info("%s on %s: runs differ in %s; one variant each", label, protocol, keys)
+        for run, fields in zip(members, flats, strict=True):
+            named = ", ".join(f"{k}={fields.get(k, 'unset')}" for k in keys)
+            labelled.append(replace(run, label=f"{label} [{named}]") if keys else run)
+    return labelled
+
+
 def collect_results(
     paths: Sequence[Path], level: str = "video", fixed: float | None = None
 ) -> list[dict]:
     """Selected results of every finished run under `paths`, for every selection/threshold rule."""
+    return results_of(finished_runs(paths), level, fixed)
+
+
+def results_of(runs: list[Run], level: str = "video", fixed: float | None = None) -> list[dict]:
     rules = [r for r in THRESHOLD_RULES if r != "fixed" or fixed is not None]
-    results, seen = [], {}
-    for path in find_runs(paths):
-        run = read_run(path)
-        if not run.complete:
-            log.warning("leaving out %s: its final step was not evaluated (unfinished)", path)
-            continue
-        key = (run.label, run.config["data"]["protocol"], run.config["train"]["seed"])
-        if key in seen:
-            raise TableError(f"{seen[key]} and {path} are both {key}; pass only one of them")
-        seen[key] = path
+    results = []
+    for run in runs:
         results.extend(run_results(run, tuple(SELECTION_RULES), rules, (level,), fixed))
-    if not results:
-        raise TableError(f"no finished runs under {', '.join(map(str, paths))}")
-    warn_mixed_configs(results)
     return results
-
-
-def warn_mixed_configs(results: list[dict]) -> None:
-    """Log when runs averaged together differ in anything but their seed."""
-    configs = defaultdict(set)
-    for r in results:
-        config = json.loads(json.dumps(r["config"]))
-        config["train"].pop("seed")
-        configs[(r["label"], r["protocol"])].add(json.dumps(config, sort_keys=True))
-    for (label, protocol), found in configs.items():
-        if len(found) > 1:
-            log.warning("%s on %s: seeds differ in more than the seed", label, protocol)
 
 
 def summarize(results: list[dict]) -> list[dict]:
@@ -227,9 +269,28 @@ FORMATTERS = {"md": format_markdown, "csv": format_csv, "latex": format_latex}
 
 
 def build_table(
-    paths: Sequence[Path], fmt: str = "md", level: str = "video", fixed: float | None = None
+    paths: Sequence[Path],
+    fmt: str = "md",
+    level: str = "video",
+    fixed: float | None = None,
+    compare: str | None = None,
+    n_boot: int = 1000,
 ) -> str:
-    """The table of every finished run under `paths` in format md, csv or latex."""
+    """The table of every finished run under `paths` in format md, csv or latex; with
+    `compare` (a variant label such as "deepall"), md adds the paired differences of every
+    variant to it after the table, and csv holds only those."""
     if fmt not in FORMATTERS:
         raise TableError(f"unknown table format {fmt!r}; known: {', '.join(FORMATS)}")
-    return FORMATTERS[fmt](summarize(collect_results(paths, level, fixed)))
+    if compare is None:
+        return FORMATTERS[fmt](summarize(collect_results(paths, level, fixed)))
+    if level != "video" or fmt == "latex":
+        raise TableError(
+            "--compare gives video-level paired differences as md or csv (its intervals "
+            f"resample target videos); got --level {level} --format {fmt}"
+        )
+    runs = finished_runs(paths)
+    rows = paired.compare_all(paired.group_runs(runs), compare, n_boot=n_boot)
+    if fmt == "csv":
+        return paired.format_comparison_csv(rows)
+    main = format_markdown(summarize(results_of(runs, level, fixed)))
+    return main + "\n" + paired.format_comparison_markdown(rows)

@@ -7,11 +7,18 @@ A sweep file:
     seeds = [0, 1, 2]
     overrides = ["train.steps=200"]       # applied to every run (optional)
     include_base = true                   # also run without any ablation (optional, default)
+    [protocol_overrides]                  # applied to the runs of one protocol (optional)
+    sim_OMI_C = ["train.k=4"]
     [ablations]                           # named override sets (optional)
     first_order = ["rfm.first_order=true"]
+    [ablations.no_depth]                  # or a table, narrowing its seeds and protocols
+    overrides = ["rfm.depth_weight=0"]
+    seeds = [0, 1]                        # default: the sweep's seeds
+    protocols = ["sim_OCI_M"]             # default: the sweep's protocols
 
 Overrides of a method's own section (e.g. `rfm.`) only apply to that method, and an ablation
-made of such overrides only runs for the methods it names. Each run goes to
+made of such overrides only runs for the methods it names. Overrides apply in the order
+sweep, protocol, ablation, so an ablation wins. Each run goes to
 `<out>/<protocol>-<method>[+<ablation>]-seed<seed>`. A run directory with `done.json` and the
 config it would run is skipped (one with another config is an error). One with config.json but
 no done.json was interrupted: with the same config it is resumed exactly from its latest
@@ -23,29 +30,47 @@ any time and restarted with the same command.
 import json
 import logging
 import re
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from tqdm import tqdm
 
 from metafas.data.atomic import atomic_write_json
 from metafas.data.lock import directory_lock
 from metafas.methods import method_names
 from metafas.training.config import RUNTIME_KEY, RunConfig, read_toml, resolve_config
 
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover
-    pass
-
 log = logging.getLogger(__name__)
 
-SPEC_KEYS = ("preset", "protocols", "methods", "seeds", "overrides", "include_base", "ablations")
+SPEC_KEYS = (
+    "preset",
+    "protocols",
+    "methods",
+    "seeds",
+    "overrides",
+    "include_base",
+    "protocol_overrides",
+    "ablations",
+)
+ABLATION_KEYS = ("overrides", "seeds", "protocols")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_]+$")
 
 
 class SweepError(ValueError):
     """A sweep file is invalid, or an output directory holds a conflicting run."""
+
+
+@dataclass(frozen=True)
+class Ablation:
+    """A named set of overrides; `seeds` and `protocols` narrow where it runs (empty: all)."""
+
+    overrides: tuple[str, ...]
+    seeds: tuple[int, ...] = ()
+    protocols: tuple[str, ...] = ()
+
+
+BASE = Ablation(())
 
 
 @dataclass(frozen=True)
@@ -58,7 +83,8 @@ class SweepSpec:
     preset: str | None = None
     overrides: tuple[str, ...] = ()
     include_base: bool = True
-    ablations: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    ablations: dict[str, Ablation] = field(default_factory=dict)
+    protocol_overrides: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self):
         for name in ("protocols", "methods", "seeds"):
@@ -69,6 +95,24 @@ class SweepSpec:
             raise SweepError(f"ablation names must be letters, digits or _; got {bad}")
         if not self.include_base and not self.ablations:
             raise SweepError("include_base = false needs at least one [ablations] entry")
+        ablations = {  # a plain list of overrides is an Ablation too
+            name: a if isinstance(a, Ablation) else Ablation(tuple(a))
+            for name, a in self.ablations.items()
+        }
+        object.__setattr__(self, "ablations", ablations)
+        self.check_protocols()
+
+    def check_protocols(self) -> None:
+        """Protocols named by [protocol_overrides] or an ablation must be the sweep's."""
+        named = {"[protocol_overrides]": list(self.protocol_overrides)}
+        named |= {f"ablation {n!r}": list(a.protocols) for n, a in self.ablations.items()}
+        for where, protocols in named.items():
+            unknown = [p for p in protocols if p not in self.protocols]
+            if unknown:
+                raise SweepError(
+                    f"{where} names protocols {unknown} that the sweep does not run; "
+                    f"its protocols: {', '.join(self.protocols)}"
+                )
 
 
 def load_spec(path: Path) -> SweepSpec:
@@ -83,21 +127,55 @@ def load_spec(path: Path) -> SweepSpec:
     preset = raw.get("preset")
     if preset and preset.endswith(".toml") and not Path(preset).is_absolute():
         preset = str(path.parent / preset)
-    seeds = raw.get("seeds", ())
-    if not isinstance(seeds, list) or not all(type(seed) is int for seed in seeds):
-        raise SweepError(f"seeds in {path} must be a list of whole numbers, got {seeds!r}")
     ablations = raw.get("ablations", {})
-    if not isinstance(ablations, dict) or not all(isinstance(v, list) for v in ablations.values()):
-        raise SweepError(f"[ablations] in {path} must map names to lists of overrides")
+    if not isinstance(ablations, dict):
+        raise SweepError(f"[ablations] in {path} must map names to lists of overrides or tables")
     return SweepSpec(
         protocols=tuple(raw.get("protocols", ())),
         methods=tuple(raw.get("methods", ())),
-        seeds=tuple(seeds),
+        seeds=whole_numbers(raw.get("seeds", ()), f"seeds in {path}"),
         preset=preset,
         overrides=tuple(raw.get("overrides", ())),
         include_base=bool(raw.get("include_base", True)),
-        ablations={name: tuple(values) for name, values in ablations.items()},
+        ablations={
+            name: read_ablation(v, f"{path} ablation {name!r}") for name, v in ablations.items()
+        },
+        protocol_overrides=string_lists(
+            raw.get("protocol_overrides", {}), f"{path} [protocol_overrides]"
+        ),
     )
+
+
+def whole_numbers(seeds, where: str) -> tuple[int, ...]:
+    if not isinstance(seeds, list) or not all(type(seed) is int for seed in seeds):
+        raise SweepError(f"{where} must be a list of whole numbers, got {seeds!r}")
+    return tuple(seeds)
+
+
+def string_lists(table, where: str) -> dict[str, tuple[str, ...]]:
+    """A TOML table of name -> list of strings (protocol overrides)."""
+    if not isinstance(table, dict) or not all(
+        isinstance(v, list) and all(isinstance(s, str) for s in v) for v in table.values()
+    ):
+        raise SweepError(f"{where} must map names to lists of overrides (strings)")
+    return {name: tuple(values) for name, values in table.items()}
+
+
+def read_ablation(value, where: str) -> Ablation:
+    """An ablation as a list of overrides, or a table of overrides, seeds and protocols."""
+    if isinstance(value, list):
+        value = {"overrides": value}
+    if not isinstance(value, dict):
+        raise SweepError(f"{where} must be a list of overrides or a table")
+    unknown = sorted(set(value) - set(ABLATION_KEYS))
+    if unknown or "overrides" not in value:
+        raise SweepError(
+            f"{where} needs `overrides` and allows only {', '.join(ABLATION_KEYS)}; "
+            f"got {sorted(value)}"
+        )
+    lists = string_lists({k: value.get(k, []) for k in ("overrides", "protocols")}, where)
+    seeds = whole_numbers(value.get("seeds", []), f"seeds of {where}")
+    return Ablation(lists["overrides"], seeds, lists["protocols"])
 
 
 @dataclass(frozen=True)
@@ -121,13 +199,13 @@ def for_method(overrides: tuple[str, ...], method: str) -> list[str]:
     return [o for o in overrides if o.split("=", 1)[0].strip().split(".")[0] not in others]
 
 
-def variants(spec: SweepSpec, method: str) -> list[tuple[str | None, tuple[str, ...]]]:
-    """(ablation name or None for the base, its overrides) that apply to `method`."""
-    found = [(None, ())] if spec.include_base else []
-    for name, overrides in spec.ablations.items():
-        named = method_sections(overrides)
-        if not named or method in named:
-            found.append((name, overrides))
+def variants(spec: SweepSpec, method: str, protocol: str) -> list[tuple[str | None, Ablation]]:
+    """(ablation name or None for the base, the ablation) that run for `method` on `protocol`."""
+    found = [(None, BASE)] if spec.include_base else []
+    for name, ablation in spec.ablations.items():
+        named = method_sections(ablation.overrides)
+        if (not named or method in named) and protocol in (ablation.protocols or spec.protocols):
+            found.append((name, ablation))
     return found
 
 
@@ -135,19 +213,19 @@ def plan(spec: SweepSpec) -> list[PlannedRun]:
     """Every run of the sweep with its resolved config, in a fixed order; checks all configs."""
     runs = []
     for protocol in spec.protocols:
+        shared = spec.overrides + spec.protocol_overrides.get(protocol, ())
         for method in spec.methods:
-            for ablation, extra in variants(spec, method):
-                for seed in spec.seeds:
+            for name, ablation in variants(spec, method, protocol):
+                for seed in ablation.seeds or spec.seeds:
                     identity = [
                         f"method={json.dumps(method)}",
                         f"data.protocol={json.dumps(protocol)}",
                         f"train.seed={int(seed)}",
                     ]
-                    overrides = for_method(spec.overrides + extra, method) + identity
+                    overrides = for_method(shared + ablation.overrides, method) + identity
                     config = resolve_config(spec.preset, overrides)
-                    suffix = f"+{ablation}" if ablation else ""
-                    name = f"{protocol}-{method}{suffix}-seed{seed}"
-                    runs.append(PlannedRun(name, protocol, method, ablation, seed, config))
+                    run_name = f"{protocol}-{method}{f'+{name}' if name else ''}-seed{seed}"
+                    runs.append(PlannedRun(run_name, protocol, method, name, seed, config))
     return runs
 
 
@@ -217,18 +295,45 @@ def run_sweep(spec: SweepSpec, out: Path, progress: bool = True) -> dict[str, st
 
 
 def run_planned(spec: SweepSpec, runs: list[PlannedRun], out: Path, progress: bool) -> dict:
+    """Each run in turn under a progress bar over runs, logging each outcome and the ETA."""
     atomic_write_json(out / "sweep.json", {"spec": asdict(spec), "runs": [r.name for r in runs]})
-    outcome = {}
+    outcome, timed = {}, []
+    bar = tqdm(
+        total=len(runs),
+        desc="sweep",
+        unit="run",
+        disable=not progress,
+        bar_format="{desc}: {n_fmt}/{total_fmt} runs |{bar}| {elapsed}{postfix}",
+    )
     for index, planned in enumerate(runs, start=1):
         started = time.perf_counter()
         outcome[planned.name] = run_one(planned, out, progress)
         seconds = time.perf_counter() - started
-        log.info(
-            "[%d/%d] %s: %s (%.0f s)",
-            index,
-            len(runs),
-            planned.name,
-            outcome[planned.name],
-            seconds,
-        )
+        if outcome[planned.name] != "skipped":
+            timed.append((planned.config.train.steps, seconds))
+        eta = format_eta(eta_seconds(timed, [r.config.train.steps for r in runs[index:]]))
+        bar.set_postfix_str(f"ETA {eta}", refresh=False)
+        bar.update()
+        what = f"{planned.name}: {outcome[planned.name]} ({seconds:.0f} s); ETA {eta}"
+        log.info("[%d/%d] %s", index, len(runs), what)
+    bar.close()
     return outcome
+
+
+def eta_seconds(timed: list[tuple[int, float]], remaining_steps: list[int]) -> float | None:
+    """Seconds left: the remaining runs' steps at the seconds per step of the runs trained so
+    far (skipped runs take no time and would make the rate a lie); None before any."""
+    steps = sum(s for s, _ in timed)
+    if not steps:
+        return None if remaining_steps else 0.0
+    return sum(seconds for _, seconds in timed) / steps * sum(remaining_steps)
+
+
+def format_eta(seconds: float | None) -> str:
+    """'1 h 05 min', '12 min', '40 s', or 'unknown' before the first trained run."""
+    if seconds is None:
+        return "unknown"
+    minutes = round(seconds / 60)
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"

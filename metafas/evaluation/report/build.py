@@ -5,6 +5,7 @@ from pathlib import Path
 
 from metafas.data.atomic import atomic_write_json, atomic_write_text
 from metafas.data.protocols import PROTOCOLS
+from metafas.evaluation import paired
 from metafas.evaluation.report import figures, html
 from metafas.evaluation.report.data import (
     SelectedSteps,
@@ -21,7 +22,6 @@ from metafas.evaluation.selection import (
     SELECTION_RULES,
     THRESHOLD_RULES,
     Run,
-    find_runs,
     is_run_dir,
     read_run,
     run_results,
@@ -33,6 +33,7 @@ from metafas.evaluation.table import (
     cell,
     collect_results,
     columns,
+    finished_runs,
     pivot,
     summarize,
 )
@@ -212,14 +213,45 @@ def overlays_html(runs: list[Run], out: Path) -> str:
     return html.row(parts)
 
 
-def sweep_body(path: Path, out: Path, n_boot: int, fixed: float | None) -> tuple[str, list]:
-    runs = [run for run in map(read_run, find_runs([path])) if run.complete]
-    if not runs:
-        raise TableError(f"no finished runs under {path}")
-    parts = [
-        summary_html([path]),
-        html.section("Target ROC per protocol", overlays_html(runs, out)),
-    ]
+def comparison_html(runs: list[Run], reference: str, n_boot: int, out: Path) -> str:
+    """Paired differences of every variant to `reference` (tables per selection rule) and
+    their interval plot (source_val selection), as HTML."""
+    if n_boot < 1:
+        raise TableError("a paired comparison needs bootstrap resamples: --n-boot 1 or more")
+    rows = paired.compare_all(paired.group_runs(runs), reference, n_boot=n_boot)
+    headers = ["protocol", "variant", "seeds"]
+    headers += [h for name, h in paired.COMPARED.items() for h in (h, f"{name} interval")]
+    parts = []
+    for selection, block in paired.comparison_blocks(rows).items():
+        body = [
+            [r["protocol"], r["variant"], len(r["seeds"])]
+            + [c for n in paired.COMPARED for c in (paired.points(r[n]), paired.verdict(r[n], n))]
+            for r in block
+        ]
+        title = f"Paired differences to {reference}, selection {selection}"
+        parts.append(html.section(title, html.table(headers, body), 3))
+    name = "overview/differences.png"
+    figures.difference_figure([r for r in rows if r["selection"] == "source_val"], out / name)
+    caption = (
+        f"Variant - {reference} on the same seeds and target videos (percentage points, video "
+        "level, source_val selection), 95 % intervals resampling seeds and target videos; an "
+        "interval across the dashed line holds 0: no difference measurable at this scale."
+    )
+    return "\n".join([*parts, html.figure(name, caption)])
+
+
+def sweep_body(
+    path: Path, out: Path, n_boot: int, fixed: float | None, compare: str | None = None
+) -> tuple[str, list]:
+    runs = finished_runs([path])
+    parts = [summary_html([path])]
+    if compare:
+        parts.append(
+            html.section(
+                f"Paired differences to {compare}", comparison_html(runs, compare, n_boot, out)
+            )
+        )
+    parts.append(html.section("Target ROC per protocol", overlays_html(runs, out)))
     results = []
     for run in runs:
         body, found = run_body(run, out, f"runs/{run.path.name}", n_boot, fixed)
@@ -228,15 +260,24 @@ def sweep_body(path: Path, out: Path, n_boot: int, fixed: float | None) -> tuple
     return "\n".join(parts), results
 
 
-def write_report(path: Path, out: Path, n_boot: int = 1000, fixed: float | None = None) -> Path:
-    """Write out/index.html (and figures, results.json) for a run or sweep directory."""
+def write_report(
+    path: Path,
+    out: Path,
+    n_boot: int = 1000,
+    fixed: float | None = None,
+    compare: str | None = None,
+) -> Path:
+    """Write out/index.html (and figures, results.json) for a run or sweep directory; for a
+    sweep, `compare` (a variant label such as "deepall") adds the paired differences to it."""
     path, out = Path(path), Path(out)
     if not path.exists():
         raise FileNotFoundError(f"no run or sweep directory at {path}")
     if is_run_dir(path):
+        if compare:
+            raise TableError(f"--compare needs a sweep directory; {path} is one run")
         body, results = run_body(read_run(path), out, "figures", n_boot, fixed)
     else:
-        body, results = sweep_body(path, out, n_boot, fixed)
+        body, results = sweep_body(path, out, n_boot, fixed, compare)
     atomic_write_json(out / "results.json", results)
     note = html.paragraph(RULES_NOTE, note=True)
     atomic_write_text(out / "index.html", html.page(f"metafas report: {path.name}", note + body))

@@ -188,3 +188,37 @@ def overlay_roc_figure(
     axis.set(xlabel="APCER", ylabel="1 - BPCER", title=title)
     axis.legend(fontsize=7, loc="lower right")
     return save(figure, path)
+
+
+DIFFERENCE_PANELS = (  # paired.METRICS name -> axis label
+    ("HTER", "Δ HTER at source_val_eer threshold (pp)"),
+    ("AUC", "Δ AUC (pp)"),
+)
+
+
+def difference_figure(rows: list[dict], path: Path) -> Path:
+    """Paired differences variant - reference with 95 % intervals (rows of one selection rule):
+    one line per variant, one marker per protocol, a panel per metric; dashed: 0."""
+    variants = list(dict.fromkeys(r["variant"] for r in rows))
+    protocols = list(dict.fromkeys(r["protocol"] for r in rows))
+    figure = new_figure(10, 1.2 + 0.3 * len(variants) * max(1.5, len(protocols) / 2))
+    axes = np.atleast_1d(figure.subplots(1, len(DIFFERENCE_PANELS), sharey=True))
+    spacing = 0.7 / len(protocols)
+    for axis, (name, label) in zip(axes, DIFFERENCE_PANELS, strict=True):
+        for index, protocol in enumerate(protocols):
+            found = [r for r in rows if r["protocol"] == protocol]
+            offset = (index - (len(protocols) - 1) / 2) * spacing
+            y = np.array([variants.index(r["variant"]) for r in found]) + offset
+            x = np.array([100 * r[name]["difference"] for r in found])
+            low = np.array([100 * r[name]["ci"][0] for r in found])
+            high = np.array([100 * r[name]["ci"][1] for r in found])
+            axis.hlines(y, low, high, color=f"C{index}", linewidth=1.5)  # the interval
+            axis.plot(x, y, "o", markersize=4, color=f"C{index}", label=protocol)
+        axis.axvline(0, color="k", linestyle="--", linewidth=1)
+        axis.set(xlabel=label, yticks=range(len(variants)), yticklabels=variants)
+        axis.set_ylim(len(variants) - 0.5, -0.5)  # the first variant on top
+        axis.grid(axis="x", alpha=0.3)
+    reference, selection = rows[0]["reference"], rows[0]["selection"]
+    axes[0].set_title(f"variant - {reference}, selection {selection}, 95 % intervals", loc="left")
+    axes[-1].legend(fontsize=7, loc="best")
+    return save(figure, path)
