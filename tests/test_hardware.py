@@ -27,6 +27,18 @@ def test_auto_is_fp32_on_a_cpu_without_native_bf16(avx2_only):
     assert not hardware.native_bf16(CPU)
 
 
+def test_a_cpu_capped_below_avx512_has_no_native_bf16(monkeypatch):
+    """ATEN_CPU_CAPABILITY=avx2 (emulating an AVX2-only CPU on an AMX one) makes auto fp32."""
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True)
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
+    assert hardware.cpu_bf16_features() == ["AMX", "AVX512-BF16"]
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    assert hardware.cpu_bf16_features() == []
+    assert hardware.resolve_precision("auto", CPU) == "fp32"
+    assert hardware.cpu_capability() == "AVX2"
+
+
 def test_auto_is_bf16_on_a_cpu_with_native_bf16(amx):
     assert hardware.resolve_precision("auto", CPU) == "bf16"
     assert hardware.cpu_capability().endswith("+AMX+AVX512-BF16")

@@ -122,3 +122,11 @@ def test_compare_pairs_seed_s_with_seed_s_of_the_reference(tmp_path):
         assert row[name]["difference"] == 0 and row[name]["ci"] == [0, 0]
     with pytest.raises(ComparisonError, match=r"seeds \[2\] that the reference 'rfm' lacks"):
         compare(groups, "deepall", "rfm", "sim_OCI_M", "last", 50, seeds=[1, 2])
+
+
+def test_demo_help_states_the_demo_default_steps(capsys):
+    from metafas.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["demo", "--help"])
+    assert f"{demo.DEMO_STEPS})" in capsys.readouterr().out

@@ -25,6 +25,17 @@ class DepthNetConfig:
         input_size: side of the square face crop; the depth map is input_size / 8.
         colour_space: "rgb+hsv" (the paper's 6-channel input) or "rgb".
         width: channel multiplier; 1.0 is the paper's network, smaller ones are CPU presets.
+        channel_multiple: every scaled width is rounded to a multiple of this (1: plain
+            rounding, the paper's 196 channels). CPU convolution kernels process channels in
+            SIMD-register blocks (8 fp32 lanes with AVX2, 16 with AVX512), and an odd width such
+            as width 0.25's round(196 * 0.25) = 49 leaves a partly filled block in every layer
+            (benchmarks/roofline.py measures the effect).
+        channels_last: keep weights, and so every activation, in channels-last (NHWC) memory
+            order: other kernels, the same network. CPU convolutions and max-pooling run
+            channels-last natively, and under bf16 autocast contiguous activations are copied at
+            every convolution. PyTorch's CPU channels-last BatchNorm computes its batch
+            statistics less accurately, though: fp32 gradients of F agree with float64 to about
+            4e-3 (relative), against 7e-6 contiguous; bf16 autocast is coarser still.
         mixstyle: MixStyle (Zhou et al., ICLR 2021; metafas.models.mixstyle) in F at training
             time, for any method; off adds nothing to the network or its state dict.
         mixstyle_p: probability that MixStyle mixes a batch (the paper's 0.5).
@@ -39,6 +50,8 @@ class DepthNetConfig:
     input_size: int = 256
     colour_space: str = "rgb+hsv"
     width: float = 1.0
+    channel_multiple: int = 1
+    channels_last: bool = False
     mixstyle: bool = False
     mixstyle_p: float = 0.5
     mixstyle_alpha: float = 0.1
@@ -55,6 +68,10 @@ class DepthNetConfig:
             raise ValueError(f"model.colour_space {self.colour_space!r} unknown; known: {known}")
         if not 0 < self.width <= 4:
             raise ValueError(f"model.width must be in (0, 4], got {self.width}")
+        if not 1 <= self.channel_multiple <= 64:
+            raise ValueError(
+                f"model.channel_multiple must be in [1, 64], got {self.channel_multiple}"
+            )
         self.check_mixstyle()
 
     def check_mixstyle(self) -> None:
@@ -82,7 +99,9 @@ class DepthNetConfig:
         return self.input_size // 8
 
     def channels(self, paper_channels: int) -> int:
-        return max(4, round(paper_channels * self.width))
+        """The paper's channel count scaled by `width`, rounded to `channel_multiple`."""
+        multiple = self.channel_multiple
+        return max(4, multiple, multiple * round(paper_channels * self.width / multiple))
 
 
 def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -195,6 +214,10 @@ class DepthNet(nn.Module):
         self.depth_estimator = DepthEstimator(config)
         self.meta_learner = MetaLearner(config)
         self.apply(xavier_init)
+        if config.channels_last:
+            # Convolutions follow their weights' order, so the activations become NHWC at the
+            # first one; the HSV conversion before it still runs on the contiguous input.
+            self.to(memory_format=torch.channels_last)
 
     def forward(self, rgb: torch.Tensor) -> torch.Tensor:
         """Live probability per image: F then M then sigmoid, (B, 3, S, S) -> (B,)."""

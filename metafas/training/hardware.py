@@ -25,7 +25,14 @@ def resolve_device(name: str) -> torch.device:
 
 
 def cpu_bf16_features() -> list[str]:
-    """The CPU's native bf16 instruction sets among AMX and AVX512-BF16 (empty: none)."""
+    """The CPU's native bf16 instruction sets among AMX and AVX512-BF16 (empty: none).
+
+    None where ATen's kernels are capped below AVX512: every CPU with either set has AVX512,
+    so a lower capability means the process was told not to use them, as when an AVX2-only CPU
+    is emulated with ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2.
+    """
+    if not torch.backends.cpu.get_cpu_capability().startswith("AVX512"):
+        return []
     found = []
     if torch.cpu._is_amx_tile_supported():
         found.append("AMX")
