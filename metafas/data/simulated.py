@@ -68,7 +68,7 @@ def write_videos(
 
 
 def video_jobs(domains: tuple[str, ...], subjects: int | None, per_job: int) -> list[tuple]:
-    """(domain, indices) chunks of every planned video, longest domains first."""
+    """(domain, indices) chunks of every planned video, in domain order."""
     from metafas.simulate import count_videos
 
     jobs = []
