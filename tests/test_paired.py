@@ -64,6 +64,11 @@ def test_a_clearly_better_method_is_outside_noise():
     assert hter["difference"] < 0 and hter["ci"][1] < 0 and not hter["within_noise"]
 
 
+def last_scores(run_dir):
+    by_step = read_run(run_dir).scores
+    return by_step[max(by_step)]
+
+
 def test_demo_table_from_tiny_runs(tiny_store, tmp_path):
     runs = {"rfm": [], "deepall": []}
     for seed in (0, 1):
@@ -81,6 +86,11 @@ def test_demo_table_from_tiny_runs(tiny_store, tmp_path):
     assert "HTER source-thr [95% CI]" in table and "HTER oracle" in table
     assert "RFM - DeepAll HTER" in table and "2 seed(s)" in table
     assert ("within noise" in table) or ("outside noise" in table)
+    assert demo.SINGLE_SEED_CAVEAT not in table  # two seeds: training noise is in the interval
+    first_seed = {
+        m: summary(SeedScores.from_runs([last_scores(r[0])]), 100) for m, r in runs.items()
+    }
+    assert demo.SINGLE_SEED_CAVEAT in demo.format_comparison(first_seed, paired)
 
 
 def test_summary_and_difference_carry_the_oracle_hter_at_the_target_eer_threshold():

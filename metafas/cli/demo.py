@@ -12,6 +12,10 @@ from metafas.training.loop import train
 DEMO_METHODS = ("rfm", "deepall")
 DEMO_STEPS = 150  # at the cpu preset: about 1.5 min per method in fp32 on a 2-core AVX2 CPU
 N_BOOT = 1000
+SINGLE_SEED_CAVEAT = (
+    "(one seed: the intervals leave out training noise, which can flip these verdicts from "
+    "one run or CPU to the next; --seeds N adds it)"
+)
 
 
 def demo(
@@ -70,6 +74,8 @@ def format_comparison(summaries: dict[str, dict], paired: dict) -> str:
     ]
     for name, lower_is_better in (("HTER", True), ("AUC", False)):
         lines.append(f"RFM - DeepAll {name}: " + verdict(paired[name], lower_is_better))
+    if not spread:
+        lines.append(SINGLE_SEED_CAVEAT)
     return "\n".join(lines)
 
 
