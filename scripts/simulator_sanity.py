@@ -22,6 +22,7 @@ Stores are simulated once into the metafas cache (the all-cues store is the demo
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from collections.abc import Sequence
@@ -87,8 +88,8 @@ def deepall_figures(store, steps: int, seed: int, log) -> dict:
     return figures
 
 
-def print_main(deepall: dict, stats: dict) -> list[str]:
-    """The table of goals 1-3; returns its lines (also printed)."""
+def main_table(deepall: dict, stats: dict) -> list[str]:
+    """Markdown lines of the table of goals 1-3."""
     lines = [
         "| target | DeepAll in-domain | DeepAll unseen | gap | global-stats LR in-domain "
         "| global-stats LR unseen |",
@@ -109,7 +110,7 @@ def print_main(deepall: dict, stats: dict) -> list[str]:
     return lines
 
 
-def print_stats(stats: dict) -> list[str]:
+def statistics_table(stats: dict) -> list[str]:
     """Per-statistic live/spoof AUC within each domain and across domains."""
     lines = [
         "| statistic | " + " | ".join(short(d) for d in DEFAULT_DOMAINS) + " | all domains pooled "
@@ -125,7 +126,7 @@ def print_stats(stats: dict) -> list[str]:
     return lines
 
 
-def print_ablations(rows: dict[str, dict]) -> list[str]:
+def ablation_table(rows: dict[str, dict]) -> list[str]:
     """Mean in-domain and unseen-domain AUC of DeepAll with each cue switched off."""
     base = rows["none"]
     lines = [
@@ -160,13 +161,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--doc", default=None, help="write the figures into this markdown file")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    log = lambda text: print(text, flush=True)  # noqa: E731
+    log = functools.partial(print, flush=True)
     store = simulated_store(SIZE, args.seed)
     log(f"store {store.root}: {len(store.frames)} frames")
     stats = global_stat_aucs(store)
     stats["single"] = cue_statistics(store, stats["tables"])
     deepall = deepall_figures(store, args.steps, args.seed, log)
-    sections = {"main": print_main(deepall, stats), "statistics": print_stats(stats)}
+    sections = {"main": main_table(deepall, stats), "statistics": statistics_table(stats)}
     if args.ablations:
         rows = {"none": deepall}
         for name in ablation_names(args.ablations):
@@ -174,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             rows[name] = deepall_figures(
                 simulated_store(SIZE, args.seed, (name,)), args.steps, args.seed, log
             )
-        sections["ablations"] = print_ablations(rows)
+        sections["ablations"] = ablation_table(rows)
     for title, lines in sections.items():
         print(f"\n{title}\n" + "\n".join(lines))
     elapsed = time.perf_counter() - started
