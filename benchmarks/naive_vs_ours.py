@@ -4,10 +4,11 @@
 
 The naive reference decodes every sample with PIL and converts it to HSV on the host at every
 step, runs F once per domain, adapts the meta learner through a cloned parameter dict with a
-hand-written functional forward, in float32. Ours: cached uint8 frames decoded ahead in a
-thread, HSV on the device, one batched forward of F with per-domain BatchNorm, torch.func, and
-the preset's precision. Both run the same preset on the same store; steps are interleaved so
-that machine noise hits both alike. Prints step time and images per second for each.
+hand-written functional forward, in float32, on the released network (the preset's input size
+and width, without its SIMD rounding of the widths). Ours: cached uint8 frames decoded ahead in
+a thread, HSV on the device, F per domain or batched with per-domain BatchNorm as the preset
+says, torch.func, and the preset's widths and precision. Both run on the same store; steps are
+interleaved so that machine noise hits both alike. Prints step time and images per second for each.
 """
 
 import argparse
@@ -66,6 +67,9 @@ def naive_meta_learner(weights: OrderedDict, x):
 
 
 SPLITS = np.random.default_rng(0)
+# The released code's network and precision: fp32, the plain scaled widths (no SIMD rounding),
+# contiguous memory; whatever the preset sets for ours.
+RELEASED_STYLE = ['train.precision="fp32"', "model.channel_multiple=1", "model.channels_last=false"]
 
 
 def naive_step(method, batches, alpha=1e-3, w_dep=10.0):
@@ -104,7 +108,7 @@ def main() -> None:
     frames = protocol_frames(store, get_protocol(config.data.protocol)).train
     size, k = config.model.input_size, config.train.k
     ours = build_method(config)
-    naive = build_method(resolve_config(args.preset, ['train.precision="fp32"'])).train()
+    naive = build_method(resolve_config(args.preset, RELEASED_STYLE)).train()
     sources = SourceBatches(frames, FrameReader(store.root, size), k, seed=0)
     draws = SourceBatches(frames, FrameReader(store.root, size), k, seed=0).samplers
     times = {"naive": [], "ours": []}

@@ -88,8 +88,8 @@ def test_the_studies_presets_and_data(studies):
     for run in studies["rfm_ablation.toml"]:
         config = run.config
         assert (config.model.input_size, config.train.steps, config.train.eval_every) == (
-            32,
-            120,
+            64,
+            80,
             40,
         )
         nuaa = run.protocol.startswith("NUAA")
