@@ -106,3 +106,23 @@ def test_gpu_check_dry_run_runs_every_part_on_the_cpu(tiny_store, tmp_path):
     parts = re.findall(r"^== (\d)\.", result.stdout, flags=re.MULTILINE)
     assert parts == ["1", "2", "3", "4", "5", "6"]
     assert "all 4 logged steps finite, last step 4" in result.stdout
+
+
+def test_channel_widths_prints_each_variant_with_its_widths():
+    result = run(sys.executable, "-m", "benchmarks.channel_widths", "--preset", "tiny",
+        "--repeats", "1", "--variant", "plain=model.channel_multiple=1",
+        "--variant", "m8=model.channel_multiple=8,model.channels_last=true",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = {
+        row[0]: row for row in table_rows(result.stdout, "plain") + table_rows(result.stdout, "m8")
+    }
+    assert rows["plain"][3] == "1.00"  # ratios are to the first variant
+    assert all(int(w) % 8 == 0 for w in rows["m8"][1].split("/"))
+    assert float(rows["m8"][2]) > 0
+
+
+def test_channel_widths_refuses_a_malformed_variant():
+    result = run(sys.executable, "-m", "benchmarks.channel_widths", "--variant", "nothing")
+    assert result.returncode != 0
+    assert "--variant 'nothing': expected NAME=override" in result.stderr
