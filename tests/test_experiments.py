@@ -130,19 +130,28 @@ def test_every_contrast_of_the_results_document_names_variants_of_the_study():
         assert {contrast.variant, contrast.baseline} <= labels, contrast.part
 
 
-def test_the_core_study_is_a_part_of_the_whole_one_run_for_run(studies):
-    """The core's runs keep their names and configs in the whole study, so a sweep of the whole
+PARTS = {
+    "rfm_ablation_core.toml": (
+        4 * 4 * 5,
+        {"deepall", "deepall+rfm_ratio", "rfm", "rfm+inner_lr_near0"},
+    ),
+    "rfm_ablation_parts.toml": (
+        4 * 3 * 3,
+        {"rfm", "rfm+not_fine_grained", "rfm+no_depth"},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", PARTS)
+def test_a_part_of_the_study_is_in_the_whole_one_run_for_run(studies, name):
+    """A part's runs keep their names and configs in the whole study, so a sweep of the whole
     study into the same directory skips them."""
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(REPO)
-        core = plan(load_spec(REPO / "experiments" / "rfm_ablation_core.toml"))
+        part = plan(load_spec(REPO / "experiments" / name))
     whole = {run.name: run.config for run in studies["rfm_ablation.toml"]}
-    assert len(core) == 4 * 4 * 5
-    assert {label(run) for run in core} == {
-        "deepall",
-        "deepall+rfm_ratio",
-        "rfm",
-        "rfm+inner_lr_near0",
-    }
-    for run in core:
+    n_runs, labels = PARTS[name]
+    assert len(part) == n_runs
+    assert {label(run) for run in part} == labels
+    for run in part:
         assert run.config == whole[run.name], run.name
