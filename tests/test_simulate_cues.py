@@ -89,3 +89,9 @@ def test_store_records_its_cues_and_refuses_other_cues(tmp_path):
     assert json.loads((out / "store.json").read_text())["cues_off"] == ["specular"]
     with pytest.raises(StoreError, match="cues_off"):
         write_simulated(out, ("sim_i",), size=16, subjects=1, progress=False)
+
+
+def test_the_package_exports_cues_as_the_docs_use_it():
+    import metafas.simulate
+
+    assert metafas.simulate.Cues is Cues and "Cues" in metafas.simulate.__all__
