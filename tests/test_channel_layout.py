@@ -77,3 +77,18 @@ def test_channels_last_network_keeps_its_weights_in_nhwc_and_matches_contiguous(
     assert torch.allclose(
         methods["false"].predict(images), methods["true"].predict(images), atol=1e-5
     )
+
+
+@pytest.mark.parametrize("precision, nhwc", [("fp32", False), ("bf16", True)])
+def test_channels_last_auto_follows_the_precision_the_run_resolved(precision, nhwc):
+    config = resolve_config("cpu", [f'train.precision="{precision}"'])
+    assert config.model.channels_last == "auto"  # the cpu preset's choice
+    network = build_method(config).network
+    convs = [m for m in network.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert network.channels_last is nhwc
+    assert all(c.weight.is_contiguous(memory_format=torch.channels_last) is nhwc for c in convs)
+
+
+def test_channels_last_refuses_other_words():
+    with pytest.raises(ConfigError, match=r'model.channels_last must be true, false or "auto"'):
+        resolve_config("tiny", ['model.channels_last="yes"'])

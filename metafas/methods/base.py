@@ -50,7 +50,7 @@ class Method(nn.Module):
             )
         self.config = config
         self.source_domains = source_domains  # N of the protocol; None where not known
-        self.network = DepthNet(network)
+        self.network = DepthNet(network, precision)
         self.auxiliary = nn.ModuleDict(self.auxiliary_modules(network))
         self.precision = precision
         self.seed = seed
