@@ -167,6 +167,9 @@ def test_results_doc_from_a_tiny_sweep_by_its_one_command(tiny_store, tmp_path, 
         "## The RFM paper's published numbers (oracle-selected, other data)",
     ]
     assert "4 finished runs" in text and "| sim_OCI_M | rfm | 2 (0, 1) |" in text
+    runtime = json.loads((tmp_path / "sweep" / "sim_OCI_M-rfm-seed0" / "config.json").read_text())
+    runtime = runtime["runtime"]
+    assert f"precision {runtime['precision']}, CPU {runtime['cpu_capability']}, threads " in text
     assert "### Selection oracle (oracle: the step is chosen on target labels)" in text
     assert "| sim_OCI_M | rfm | 2 | " in text.split("\n## Paired differences\n")[1]
     reading = text.split("## Reading")[1].split("## The RFM")[0]

@@ -208,13 +208,18 @@ def task_key(protocol: str) -> str:
 
 
 def setup(runs: list[Run], path_text: str) -> list[str]:
-    """What ran: runs, protocols, steps and model, training time from done.json."""
+    """What ran: runs, protocols, steps and model, what they ran on (the runtime record of
+    their config.json), training time from done.json."""
     configs = [run.config for run in runs]
+    runtimes = [c.get("runtime", {}) for c in configs]
     values = {
         "steps": sorted({c["train"]["steps"] for c in configs}),
         "input px": sorted({c["model"]["input_size"] for c in configs}),
         "width": sorted({c["model"]["width"] for c in configs}),
         "k": sorted({c["train"]["k"] for c in configs}),
+        "precision": sorted({str(r.get("precision", "unrecorded")) for r in runtimes}),
+        "CPU": sorted({str(r.get("cpu_capability", "unrecorded")) for r in runtimes}),
+        "threads": sorted({str(r.get("threads", "unrecorded")) for r in runtimes}),
     }
     seconds = [done_seconds(run) for run in runs]
     timed = [s for s in seconds if s is not None]
