@@ -179,6 +179,9 @@ def test_results_doc_from_a_tiny_sweep_by_its_one_command(tiny_store, tmp_path, 
     hter = f"{float(row['HTER_diff_pp']):+.2f} [{float(row['HTER_low_pp']):+.2f}, "
     assert line.startswith(f"- **RFM against DeepAll** (`rfm` - `deepall`): sim_OCI_M HTER {hter}")
     words = {row["HTER_interval"], row["AUC_interval"]}
+    excluding = sum(row[f"{name}_interval"] != "holds 0" for name in ("HTER", "AUC"))
+    chance = f"Of these 2 intervals (HTER and AUC, 1 contrast-protocol pairs), {excluding} exclude"
+    assert chance in reading and "about 0.1 of 2 95 % intervals would exclude 0" in reading
     if words == {"holds 0"}:
         assert line.endswith("Reading: nothing measurable at this scale (every interval holds 0).")
     else:

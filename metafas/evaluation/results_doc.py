@@ -155,10 +155,12 @@ def reading(groups: paired.Groups, n_boot: int) -> list[str]:
         "this scale, not evidence of no effect.",
         "",
     ]
+    every_row = []
     for contrast in CONTRASTS:
         rows = contrast_rows(groups, contrast, n_boot)
         if not rows:
             continue
+        every_row += rows
         note = f"; {contrast.note}" if contrast.note else ""
         per_protocol = "; ".join(
             f"{r['protocol']} HTER {paired.points(r['HTER'])}, AUC {paired.points(r['AUC'])}"
@@ -169,7 +171,24 @@ def reading(groups: paired.Groups, n_boot: int) -> list[str]:
             f"- **{contrast.part}** (`{contrast.variant}` - `{contrast.baseline}`{note}): "
             f"{per_protocol}. Reading: {conclusion(rows)}"
         )
-    return lines
+    return lines + chance_line(every_row)
+
+
+def chance_line(rows: list[dict]) -> list[str]:
+    """How many of the intervals above exclude 0, against how many would by chance alone."""
+    if not rows:
+        return []
+    verdicts = [paired.verdict(row[name], name) for row in rows for name in ("HTER", "AUC")]
+    excluding = sum(words != "holds 0" for words in verdicts)
+    return [
+        "",
+        f"Of these {len(verdicts)} intervals (HTER and AUC, {len(rows)} contrast-protocol "
+        f"pairs), {excluding} exclude 0. Were no part of RFM to make any difference, about "
+        f"{len(verdicts) / 20:.1f} of {len(verdicts)} 95 % intervals would exclude 0 by chance "
+        "alone, on average (and a pair's HTER and AUC tend to do so together), so a lone "
+        "'better' or 'worse' is weak evidence by itself; a part that matters shows on several "
+        "protocols.",
+    ]
 
 
 def published(summaries: list[dict]) -> list[str]:
