@@ -220,5 +220,7 @@ def difference_figure(rows: list[dict], path: Path) -> Path:
         axis.grid(axis="x", alpha=0.3)
     reference, selection = rows[0]["reference"], rows[0]["selection"]
     axes[0].set_title(f"variant - {reference}, selection {selection}, 95 % intervals", loc="left")
-    axes[-1].legend(fontsize=7, loc="best")
+    # Below the panels, where it hides no interval (constrained layout makes room for it).
+    handles, labels = axes[-1].get_legend_handles_labels()
+    figure.legend(handles, labels, fontsize=7, loc="outside lower center", ncol=len(protocols))
     return save(figure, path)
