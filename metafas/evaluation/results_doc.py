@@ -226,6 +226,10 @@ def task_key(protocol: str) -> str:
     return protocol.removeprefix("sim_").split("@")[0]
 
 
+# The Setup's label -> key of a run's runtime record (metafas.training.hardware.runtime_record).
+RUNTIME_FIELDS = {"precision": "precision", "CPU": "cpu_capability", "threads": "threads"}
+
+
 def setup(runs: list[Run], path_text: str) -> list[str]:
     """What ran: runs, protocols, steps and model, what they ran on (the runtime record of
     their config.json), training time from done.json."""
@@ -236,9 +240,10 @@ def setup(runs: list[Run], path_text: str) -> list[str]:
         "input px": sorted({c["model"]["input_size"] for c in configs}),
         "width": sorted({c["model"]["width"] for c in configs}),
         "k": sorted({c["train"]["k"] for c in configs}),
-        "precision": sorted({str(r.get("precision", "unrecorded")) for r in runtimes}),
-        "CPU": sorted({str(r.get("cpu_capability", "unrecorded")) for r in runtimes}),
-        "threads": sorted({str(r.get("threads", "unrecorded")) for r in runtimes}),
+        **{
+            label: sorted({str(r.get(key, "unrecorded")) for r in runtimes})
+            for label, key in RUNTIME_FIELDS.items()
+        },
     }
     seconds = [done_seconds(run) for run in runs]
     timed = [s for s in seconds if s is not None]
